@@ -1,0 +1,60 @@
+// Activations: relu, leaky_relu, sigmoid, tanh, softplus. Backward formulas use the saved
+// output where it gives the derivative directly (sigmoid' = y(1-y), tanh' = 1-y^2).
+#include "autograd/ops/unary_op.h"
+
+namespace tg {
+
+using autograd::BackwardContext;
+using detail::run_unary;
+
+Tensor relu(const Tensor& x) {
+  Tensor y = run_unary(x, kernel::OpId::relu, &kernel::KernelTable::relu);
+  autograd::record("ReluBackward", {x}, {y}, {y}, [](const BackwardContext& c) {
+    return TensorList{where(c.saved[0] > 0.0, c.grads[0], 0.0)};  // 0 at x = 0, as PyTorch
+  });
+  return y;
+}
+
+Tensor leaky_relu(const Tensor& x, double slope) {
+  Tensor y = run_unary(x, kernel::OpId::leaky_relu, &kernel::KernelTable::leaky_relu, slope);
+  autograd::record("LeakyReluBackward", {x}, {y}, {x}, [slope](const BackwardContext& c) {
+    const Tensor& g = c.grads[0];
+    return TensorList{where(c.saved[0] > 0.0, g, g * slope)};
+  });
+  return y;
+}
+
+Tensor sigmoid(const Tensor& x) {
+  Tensor y = run_unary(x, kernel::OpId::sigmoid, &kernel::KernelTable::sigmoid);
+  autograd::record("SigmoidBackward", {x}, {y}, {y}, [](const BackwardContext& c) {
+    const Tensor& s = c.saved[0];
+    return TensorList{c.grads[0] * (s * (1.0 - s))};
+  });
+  return y;
+}
+
+Tensor tanh(const Tensor& x) {
+  Tensor y = run_unary(x, kernel::OpId::tanh, &kernel::KernelTable::tanh);
+  autograd::record("TanhBackward", {x}, {y}, {y}, [](const BackwardContext& c) {
+    const Tensor& t = c.saved[0];
+    return TensorList{c.grads[0] * (1.0 - t * t)};
+  });
+  return y;
+}
+
+Tensor softplus(const Tensor& x, double beta, double threshold) {
+  TG_CHECK(beta != 0.0, "softplus", "beta must be nonzero");
+  Tensor y = run_unary(x, kernel::OpId::softplus, &kernel::KernelTable::softplus, beta, threshold);
+  autograd::record("SoftplusBackward", {x}, {y}, {x}, [beta, threshold](const BackwardContext& c) {
+    const Tensor &g = c.grads[0], &v = c.saved[0];
+    Tensor bx = v * beta;  // d/dx log(1 + e^(bx)) / b = sigmoid(bx); linear above threshold
+    return TensorList{where(bx > threshold, g, g * sigmoid(bx))};
+  });
+  return y;
+}
+
+Tensor Tensor::relu() const { return tg::relu(*this); }
+Tensor Tensor::sigmoid() const { return tg::sigmoid(*this); }
+Tensor Tensor::tanh() const { return tg::tanh(*this); }
+
+}  // namespace tg

@@ -1,0 +1,90 @@
+// Copies and conversions (contiguous, clone, to) and the in-place ops. In-place ops are not
+// recorded: they bump the storage's version so a node that saved the tensor refuses to use it.
+#include "autograd/ops/op_utils.h"
+
+namespace tg {
+namespace {
+
+// A contiguous copy of t in `dtype`, recorded as `name` (gradient converted back to t's dtype).
+Tensor copy_as(const Tensor& t, DType dtype, const char* name) {
+  Tensor out = detail::empty_with(t.shape(), dtype, t);
+  TG_KERNEL(copy, out)(out, t);
+  if (is_floating(dtype)) {
+    DType back = t.dtype();
+    autograd::record(name, {t}, {out}, {}, [back](const autograd::BackwardContext& c) {
+      return TensorList{c.grads[0].to(back)};
+    });
+  }
+  return out;
+}
+
+void check_inplace(const Tensor& self, const Tensor& other, const char* op) {
+  detail::check_defined(self, op, "self");
+  TG_CHECK(!GradMode::is_enabled() || !(self.requires_grad() || (other.defined() && other.requires_grad())),
+           op, "in-place ops are not recorded on the tape; ", self.str(),
+           " (or the other operand) requires grad. Run it under tg::NoGradGuard or use the "
+           "out-of-place form");
+}
+
+}  // namespace
+
+Tensor Tensor::contiguous() const {
+  return is_contiguous() ? *this : copy_as(*this, dtype(), "ContiguousBackward");
+}
+
+Tensor Tensor::clone() const { return copy_as(*this, dtype(), "CloneBackward"); }
+
+Tensor Tensor::to(DType t) const {
+  if (t == dtype()) return *this;
+  return copy_as(*this, t, "ToCopyBackward");
+}
+
+Tensor Tensor::to(Device d) const {
+  if (d == device()) return *this;
+  TG_ERROR("to", "cannot move ", str(), " to ", d.str(), ": this build has no backend for ",
+           d.str(), " (configure with TAPEGRAD_CUDA=ON on a machine with nvcc)");
+}
+
+Tensor& Tensor::copy_(const Tensor& src) {
+  check_inplace(*this, src, "copy_");
+  TG_CHECK(src.device() == device(), "copy_", "device mismatch: ", str(), " and ", src.str());
+  Tensor b = src.expand(shape());
+  TG_KERNEL(copy, *this)(*this, b);
+  impl()->storage->bump_version();
+  return *this;
+}
+
+Tensor& Tensor::fill_(double value) {
+  check_inplace(*this, {}, "fill_");
+  TG_KERNEL(fill, *this)(*this, value);
+  impl()->storage->bump_version();
+  return *this;
+}
+
+Tensor& Tensor::zero_() { return fill_(0.0); }
+
+// The arithmetic in-place ops write the out-of-place result back (the CPU backend's fused
+// update kernels are what optimizers use on hot paths).
+Tensor& Tensor::add_(const Tensor& other, double alpha) {
+  check_inplace(*this, other, "add_");
+  Tensor r = add(*this, other, alpha);
+  TG_CHECK(r.shape() == shape(), "add_", "the result ", shape_str(r.shape()),
+           " does not fit in self ", shape_str(shape()));
+  return copy_(r);
+}
+
+Tensor& Tensor::sub_(const Tensor& other, double alpha) { return add_(other, -alpha); }
+
+Tensor& Tensor::add_(double value) { return add_(detail::scalar_like(value, *this)); }
+
+Tensor& Tensor::mul_(const Tensor& other) {
+  check_inplace(*this, other, "mul_");
+  Tensor r = mul(*this, other);
+  TG_CHECK(r.shape() == shape(), "mul_", "the result ", shape_str(r.shape()),
+           " does not fit in self ", shape_str(shape()));
+  return copy_(r);
+}
+
+Tensor& Tensor::mul_(double value) { return mul_(detail::scalar_like(value, *this)); }
+
+}  // namespace tg
