@@ -13,3 +13,4 @@
 #include "backends/kernels.h"
 #include "autograd/gradcheck.h"
 #include "autograd/npy.h"
+#include "autograd/anomaly.h"

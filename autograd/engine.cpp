@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "autograd/anomaly.h"
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "autograd/ops.h"
@@ -143,7 +144,16 @@ TensorList run(std::shared_ptr<Node> root, bool retain_graph, bool create_graph,
     }
     if (!captures.empty() && !leads_to_capture(node, needed)) continue;
 
-    TensorList input_grads = node->apply(std::move(grads));
+    TensorList input_grads;
+    if (anomaly_detection_enabled()) {
+      {
+        BackwardNodeScope scope;
+        input_grads = node->apply(std::move(grads));
+      }
+      check_backward(*node, input_grads);
+    } else {
+      input_grads = node->apply(std::move(grads));
+    }
     if (!retain_graph) node->release_saved();
 
     for (size_t i = 0; i < node->next_edges.size(); ++i) {

@@ -3,6 +3,7 @@
 
 #include <atomic>
 
+#include "autograd/anomaly.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 
@@ -112,6 +113,37 @@ Edge gradient_edge(const Tensor& t) {
   return {acc, 0};
 }
 
+// The forward op's name from its node's: "ExpBackward" -> "Exp".
+static std::string forward_name(const std::string& node_name) {
+  const std::string suffix = "Backward";
+  if (node_name.size() > suffix.size() && node_name.ends_with(suffix))
+    return node_name.substr(0, node_name.size() - suffix.size());
+  return node_name;
+}
+
+static void check_forward(const char* name, const TensorList& outputs) {
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    int64_t bad = count_non_finite(outputs[i]);
+    if (bad == 0) continue;
+    std::string site = current_creation_site();
+    TG_ERROR("anomaly detection", "forward op ", forward_name(name), " produced ", bad,
+             " NaN/Inf value(s) in output ", i, " ", outputs[i].str(),
+             site.empty() ? "" : " (created at " + site + ")");
+  }
+}
+
+void check_backward(const Node& node, const TensorList& grads) {
+  for (size_t i = 0; i < grads.size(); ++i) {
+    int64_t bad = count_non_finite(grads[i]);
+    if (bad == 0) continue;
+    TG_ERROR("anomaly detection", "backward node ", node.name(), " produced ", bad,
+             " NaN/Inf value(s) in the gradient of its input ", i, " ", grads[i].str(),
+             "; it is the backward of the forward op ", forward_name(node.name()),
+             node.creation_site.empty() ? std::string(" (no creation site recorded)")
+                                        : " created at " + node.creation_site);
+  }
+}
+
 bool any_requires_grad(const TensorList& inputs) {
   if (!GradMode::is_enabled()) return false;
   for (const auto& t : inputs)
@@ -121,8 +153,10 @@ bool any_requires_grad(const TensorList& inputs) {
 
 void record(const char* name, const TensorList& inputs, const TensorList& outputs,
             const TensorList& to_save, BackwardFn backward) {
+  if (anomaly_detection_enabled() && !in_backward_node()) check_forward(name, outputs);
   if (!any_requires_grad(inputs)) return;
   auto node = std::make_shared<FunctionNode>(name, std::move(backward));
+  if (anomaly_detection_enabled()) node->creation_site = current_creation_site();
   node->next_edges.reserve(inputs.size());
   for (const auto& in : inputs) node->next_edges.push_back(gradient_edge(in));
   for (uint32_t i = 0; i < outputs.size(); ++i) {

@@ -47,6 +47,7 @@ class Node : public std::enable_shared_from_this<Node> {
   std::vector<OutputMeta> outputs;
   std::map<uint32_t, std::vector<GradHook>> pre_hooks;  // per output, from register_hook
   uint64_t sequence_nr;  // creation order; the engine runs later nodes first
+  std::string creation_site;  // set while anomaly detection is on (anomaly.h)
 };
 
 // A tensor saved for backward. Remembers the storage version at save time so an in-place
@@ -115,6 +116,9 @@ Edge gradient_edge(const Tensor& t);
 //   });
 void record(const char* name, const TensorList& inputs, const TensorList& outputs,
             const TensorList& to_save, BackwardFn backward);
+
+// Raises tg::Error when a backward node's gradients hold NaN / Inf (anomaly detection).
+void check_backward(const Node& node, const TensorList& grads);
 
 // True when an op with these inputs would be recorded.
 bool any_requires_grad(const TensorList& inputs);
