@@ -14,3 +14,4 @@
 #include "autograd/gradcheck.h"
 #include "autograd/npy.h"
 #include "autograd/anomaly.h"
+#include "autograd/profiler.h"

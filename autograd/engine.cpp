@@ -2,6 +2,7 @@
 // input buffers that sum gradients arriving along several edges, capture for autograd::grad.
 #include "autograd/engine.h"
 
+#include <chrono>
 #include <queue>
 #include <unordered_map>
 #include <unordered_set>
@@ -10,6 +11,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "autograd/ops.h"
+#include "autograd/profiler.h"
 
 namespace tg::autograd {
 namespace {
@@ -151,6 +153,11 @@ TensorList run(std::shared_ptr<Node> root, bool retain_graph, bool create_graph,
         input_grads = node->apply(std::move(grads));
       }
       check_backward(*node, input_grads);
+    } else if (profiler::enabled()) {
+      const auto start = std::chrono::steady_clock::now();
+      input_grads = node->apply(std::move(grads));
+      const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+      profiler::record(node->name(), true, elapsed.count(), 0, 0);
     } else {
       input_grads = node->apply(std::move(grads));
     }

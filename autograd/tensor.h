@@ -130,15 +130,16 @@ class Tensor {
   Tensor unsqueeze(int64_t dim) const;
   Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;
 
-  // ---- in-place (not recorded on the tape; bump the version counter) ----
-  Tensor& zero_();
-  Tensor& fill_(double value);
-  Tensor& copy_(const Tensor& src);
-  Tensor& add_(const Tensor& other, double alpha = 1.0);
-  Tensor& sub_(const Tensor& other, double alpha = 1.0);
-  Tensor& mul_(const Tensor& other);
-  Tensor& mul_(double value);
-  Tensor& add_(double value);
+  // ---- in-place (not recorded on the tape; bump the version counter). Const like PyTorch's:
+  // they change the data, not the handle. ----
+  const Tensor& zero_() const;
+  const Tensor& fill_(double value) const;
+  const Tensor& copy_(const Tensor& src) const;
+  const Tensor& add_(const Tensor& other, double alpha = 1.0) const;
+  const Tensor& sub_(const Tensor& other, double alpha = 1.0) const;
+  const Tensor& mul_(const Tensor& other) const;
+  const Tensor& mul_(double value) const;
+  const Tensor& add_(double value) const;
 
   // ---- common ops as methods (free functions in ops.h are the full API) ----
   Tensor sum() const;

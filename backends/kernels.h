@@ -14,10 +14,12 @@
 // layer broadcasts them with stride-0 views), dtypes agree, devices agree.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "autograd/profiler.h"
 #include "autograd/tensor.h"
 
 namespace tg::kernel {
@@ -79,6 +81,32 @@ using loss_backward_fn = void (*)(const Tensor& grad_input, const Tensor& grad_o
                                   const Tensor& input, const Tensor& target, const Tensor& weight,
                                   const Tensor& pos_weight, int reduction);
 
+// Fused optimizer updates (PyTorch's single-tensor formulas, optim/*.cpp). They write param
+// and the state tensors in place; state tensors an option does not use are undefined.
+struct SgdUpdate {
+  double lr, momentum, dampening, weight_decay;
+  bool nesterov;
+  bool init_momentum;  // the buffer is new: it starts as the first gradient, undampened
+};
+using sgd_update_fn = void (*)(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
+                               const SgdUpdate& h);
+struct AdamUpdate {
+  double lr, beta1, beta2, eps, weight_decay;
+  bool amsgrad;
+  bool decoupled_weight_decay;  // AdamW: param *= 1 - lr * weight_decay before the update
+  int64_t step;                 // 1 on the first update (bias corrections 1 - beta^step)
+};
+using adam_update_fn = void (*)(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
+                                const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq,
+                                const AdamUpdate& h);
+struct RmspropUpdate {
+  double lr, alpha, eps, weight_decay, momentum;
+  bool centered;
+};
+using rmsprop_update_fn = void (*)(const Tensor& param, const Tensor& grad, const Tensor& square_avg,
+                                   const Tensor& momentum_buffer, const Tensor& grad_avg,
+                                   const RmspropUpdate& h);
+
 enum class OpId : int {
 #define TG_OP(name, sig) name,
 #include "autograd/op_list.def"
@@ -116,14 +144,43 @@ std::vector<std::string> available_backends();
 const KernelTable& table_for(Device device);
 const KernelTable& table_named(const std::string& name);  // for cross-backend tests
 
+// FLOPs of one kernel call from its tensor operands in call order (profiler.h's model).
+double kernel_flops(OpId id, const std::vector<const Tensor*>& operands);
+void profile_kernel_call(OpId id, double seconds, const std::vector<const Tensor*>& operands);
+
+// A looked-up kernel: calling it runs the kernel, timed when a profiler is alive.
+template <typename Fn>
+struct KernelCall {
+  Fn fn;
+  OpId id;
+  template <typename... Args>
+  void operator()(const Args&... args) const {
+    if (!profiler::enabled()) {
+      fn(args...);
+      return;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    fn(args...);
+    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+    std::vector<const Tensor*> operands;
+    (collect(operands, args), ...);
+    profile_kernel_call(id, elapsed.count(), operands);
+  }
+
+ private:
+  static void collect(std::vector<const Tensor*>& v, const Tensor& t) { v.push_back(&t); }
+  template <typename T>
+  static void collect(std::vector<const Tensor*>&, const T&) {}
+};
+
 // The kernel of `slot`, or a tg::Error naming the op, backend and dtype it lacks.
 template <typename Fn>
-Fn lookup(const Slot<Fn>& slot, OpId id, DType dtype, Device device) {
+KernelCall<Fn> lookup(const Slot<Fn>& slot, OpId id, DType dtype, Device device) {
   if (!slot.fn || !(slot.dtypes & mask_of(dtype))) {
     TG_ERROR(op_name(id), "backend '", current_backend(device.type), "' has no kernel for ",
              dtype_name(dtype), " on ", device.str());
   }
-  return slot.fn;
+  return {slot.fn, id};
 }
 
 }  // namespace tg::kernel

@@ -45,7 +45,7 @@ Tensor Tensor::to(Device d) const {
            d.str(), " (configure with TAPEGRAD_CUDA=ON on a machine with nvcc)");
 }
 
-Tensor& Tensor::copy_(const Tensor& src) {
+const Tensor& Tensor::copy_(const Tensor& src) const {
   check_inplace(*this, src, "copy_");
   TG_CHECK(src.device() == device(), "copy_", "device mismatch: ", str(), " and ", src.str());
   Tensor b = src.expand(shape());
@@ -54,18 +54,18 @@ Tensor& Tensor::copy_(const Tensor& src) {
   return *this;
 }
 
-Tensor& Tensor::fill_(double value) {
+const Tensor& Tensor::fill_(double value) const {
   check_inplace(*this, {}, "fill_");
   TG_KERNEL(fill, *this)(*this, value);
   impl()->storage->bump_version();
   return *this;
 }
 
-Tensor& Tensor::zero_() { return fill_(0.0); }
+const Tensor& Tensor::zero_() const { return fill_(0.0); }
 
 // The arithmetic in-place ops write the out-of-place result back (the CPU backend's fused
 // update kernels are what optimizers use on hot paths).
-Tensor& Tensor::add_(const Tensor& other, double alpha) {
+const Tensor& Tensor::add_(const Tensor& other, double alpha) const {
   check_inplace(*this, other, "add_");
   Tensor r = add(*this, other, alpha);
   TG_CHECK(r.shape() == shape(), "add_", "the result ", shape_str(r.shape()),
@@ -73,11 +73,11 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
   return copy_(r);
 }
 
-Tensor& Tensor::sub_(const Tensor& other, double alpha) { return add_(other, -alpha); }
+const Tensor& Tensor::sub_(const Tensor& other, double alpha) const { return add_(other, -alpha); }
 
-Tensor& Tensor::add_(double value) { return add_(detail::scalar_like(value, *this)); }
+const Tensor& Tensor::add_(double value) const { return add_(detail::scalar_like(value, *this)); }
 
-Tensor& Tensor::mul_(const Tensor& other) {
+const Tensor& Tensor::mul_(const Tensor& other) const {
   check_inplace(*this, other, "mul_");
   Tensor r = mul(*this, other);
   TG_CHECK(r.shape() == shape(), "mul_", "the result ", shape_str(r.shape()),
@@ -85,6 +85,6 @@ Tensor& Tensor::mul_(const Tensor& other) {
   return copy_(r);
 }
 
-Tensor& Tensor::mul_(double value) { return mul_(detail::scalar_like(value, *this)); }
+const Tensor& Tensor::mul_(double value) const { return mul_(detail::scalar_like(value, *this)); }
 
 }  // namespace tg

@@ -9,7 +9,8 @@ using autograd::BackwardContext;
 using kernel::binary_fn;
 
 // Broadcasts a and b to a common shape (stride-0 views, no copies) and runs `kernel`.
-Tensor run_binary(const Tensor& a, const Tensor& b, binary_fn kernel, DType out_dtype, const char* op) {
+Tensor run_binary(const Tensor& a, const Tensor& b, const kernel::KernelCall<binary_fn>& kernel,
+                  DType out_dtype, const char* op) {
   Shape s = broadcast_shapes(a.shape(), b.shape(), op);
   Tensor out = detail::empty_with(s, out_dtype, a);
   NoGradGuard no_grad;  // the broadcast views are internal, not part of the tape
