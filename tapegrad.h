@@ -15,3 +15,4 @@
 #include "autograd/npy.h"
 #include "autograd/anomaly.h"
 #include "autograd/profiler.h"
+#include "autograd/graph_dump.h"
