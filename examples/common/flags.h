@@ -1,0 +1,32 @@
+// Command-line flags shared by the example programs (--data, --epochs, --steps, ...).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace examples {
+
+struct Flags {
+  std::string data = "fashion-mnist";  // fashion-mnist | mnist:DIR | shapes | ring8
+  int epochs = 5;
+  int64_t steps = 0;                   // >0: stop after this many steps in total
+  int64_t batch = 128;
+  double lr = 0;                       // 0: the program's default
+  uint64_t seed = 1;
+  std::string backend;                 // reference | cpu | cuda; empty: the default
+  std::string out = "out";
+  std::string resume;                  // checkpoint to continue from
+  int64_t save_samples = 0;            // write this many samples as .npy at the end
+  int size = 32;                       // dcgan: 32 or 64
+  int latent = 20;                     // vae: latent dimension (2 gives a latent map)
+  int64_t limit = 0;                   // >0: use only this many training examples
+  bool detect_anomaly = false;
+  bool profile = false;                // print the per-op profile of one step
+  std::string dump_graph;              // write one step's tape as Graphviz DOT
+};
+
+// Parses argv. Prints usage and exits(0) on --help; throws std::runtime_error on a bad flag.
+// `program` and `summary` head the usage text.
+Flags parse_flags(int argc, char** argv, const std::string& program, const std::string& summary);
+
+}  // namespace examples
