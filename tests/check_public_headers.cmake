@@ -1,0 +1,10 @@
+# Fails when a public header includes xsimd, CUDA or a backend's private header.
+foreach(h ${HEADERS})
+  file(STRINGS ${ROOT}/${h} _includes REGEX "^#include")
+  foreach(line ${_includes})
+    if(line MATCHES "xsimd|cuda|backends/(reference|cpu|cuda)/")
+      message(FATAL_ERROR "${h} exposes a private dependency: ${line}")
+    endif()
+  endforeach()
+endforeach()
+message(STATUS "checked ${HEADERS}")
