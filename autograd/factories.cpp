@@ -1,4 +1,5 @@
 // Tensor factories: empty, zeros, ones, full, arange, linspace, rand, randn, from data.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -70,9 +71,11 @@ Tensor linspace(double start, double end, int64_t steps, TensorOptions opt) {
   TG_CHECK(steps >= 0, "linspace", "number of steps must be non-negative, got ", steps);
   std::vector<double> v(steps);
   const double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
-  // Fill from both ends, as PyTorch does, so the last value is exactly `end`.
+  // Fill from both ends, as PyTorch does, so the last value is exactly `end` (and a single
+  // step is `start`).
+  const int64_t halfway = std::max<int64_t>(steps / 2, 1);
   for (int64_t i = 0; i < steps; ++i)
-    v[i] = i < steps / 2 ? start + step * static_cast<double>(i)
+    v[i] = i < halfway ? start + step * static_cast<double>(i)
                          : end - step * static_cast<double>(steps - 1 - i);
   return finish(tensor<double>(v, {steps}).to(opt.dtype_).to(opt.device_), opt);
 }

@@ -5,6 +5,9 @@
 #include <mutex>
 
 #include "backends/kernels.h"
+#ifdef TAPEGRAD_HAS_CPU_BACKEND
+#include "backends/cpu/cpu.h"
+#endif
 
 namespace tg::kernel {
 namespace {
@@ -27,16 +30,30 @@ struct Registry {
   std::map<DeviceType, std::string> active;
 };
 
+// The cpu backend installs its caching allocator while it is the active CPU backend.
+void cpu_backend_selected(const std::string& active) {
+#ifdef TAPEGRAD_HAS_CPU_BACKEND
+  cpu::on_backend_selected(active == "cpu");
+#else
+  (void)active;
+#endif
+}
+
 Registry& registry() {
   static Registry* r = [] {
     auto* reg = new Registry();  // never destroyed: kernels may run during static teardown
     reg->backends["reference"] = {DeviceType::CPU, reference::make_table()};
     reg->active[DeviceType::CPU] = "reference";
+#ifdef TAPEGRAD_HAS_CPU_BACKEND
+    reg->backends["cpu"] = {DeviceType::CPU, cpu::make_table()};
+    reg->active[DeviceType::CPU] = "cpu";  // the fastest CPU backend built is the default
+#endif
     if (const char* env = std::getenv("TAPEGRAD_BACKEND")) {
       std::string want(env);
       TG_CHECK(reg->backends.count(want), "TAPEGRAD_BACKEND", "unknown backend '", want, "'");
       reg->active[reg->backends[want].device] = want;
     }
+    cpu_backend_selected(reg->active[DeviceType::CPU]);
     return reg;
   }();
   return *r;
@@ -77,6 +94,7 @@ void set_backend(const std::string& name) {
     TG_ERROR("set_backend", "unknown backend '", name, "'; available: ", known);
   }
   reg.active[it->second.device] = name;
+  if (it->second.device == DeviceType::CPU) cpu_backend_selected(name);
 }
 
 std::string current_backend(DeviceType device) {

@@ -21,4 +21,7 @@ TensorDict load_npz(const std::string& path);
 // Writes `bytes` to `path` atomically (temp file + fsync + rename); used by every saver.
 void write_file_atomically(const std::string& path, const std::string& bytes);
 
+// The whole file at `path`; `op` names the caller in the tg::Error raised when it cannot be read.
+std::string read_file(const std::string& path, const char* op);
+
 }  // namespace tg

@@ -51,21 +51,22 @@ std::tuple<Tensor, Tensor> arg_reduce(const Tensor& x, int64_t dim, bool keepdim
   } else {
     kernel::lookup(t.min, kernel::OpId::min, x.dtype(), x.device())(values, indices, xs, d);
   }
+  if (!keepdim || x.dim() == 0) {
+    Shape s = x.dim() == 0 ? Shape{} : dropped_shape(xs.shape(), {d});
+    values = make_view(values, s, contiguous_strides(s), 0);
+    indices = make_view(indices, s, contiguous_strides(s), 0);
+  }
   Shape in_shape = xs.shape();
-  // The gradient goes to the chosen element: a one-hot mask along `dim` from the indices.
+  // The gradient goes to the chosen element: a one-hot mask along `dim` from the indices
+  // (gradient and indices taken back to keepdim form first, then broadcast over `dim`).
   autograd::record(is_max ? "MaxBackward" : "MinBackward", {xs}, {values}, {indices},
-                   [in_shape, d](const BackwardContext& c) {
+                   [in_shape, ks, d](const BackwardContext& c) {
                      Shape pos_shape(in_shape.size(), 1);
                      pos_shape[d] = in_shape[d];
                      Tensor pos = arange(static_cast<double>(in_shape[d]), kInt64).view(pos_shape);
-                     Tensor hit = eq(pos.expand(in_shape), c.saved[0].expand(in_shape));
-                     return TensorList{where(hit, c.grads[0].expand(in_shape), 0.0)};
+                     Tensor hit = eq(pos.expand(in_shape), c.saved[0].reshape(ks).expand(in_shape));
+                     return TensorList{where(hit, c.grads[0].reshape(ks).expand(in_shape), 0.0)};
                    });
-  if (!keepdim || x.dim() == 0) {
-    Shape s = x.dim() == 0 ? Shape{} : dropped_shape(xs.shape(), {d});
-    values = values.reshape(s);
-    indices = indices.reshape(s);
-  }
   return {values, indices};
 }
 
@@ -77,11 +78,16 @@ Tensor sum(const Tensor& x, const Shape& dims_in, bool keepdim) {
   Shape ks = keepdim_shape(x.shape(), dims);
   Tensor out = detail::empty_with(ks, x);
   TG_KERNEL(sum, x)(out, x);
+  if (!keepdim) {
+    Shape s = dropped_shape(x.shape(), dims);
+    out = make_view(out, s, contiguous_strides(s), 0);  // same memory, reduced dims dropped
+  }
   Shape in_shape = x.shape();
-  autograd::record("SumBackward", {x}, {out}, {}, [in_shape](const BackwardContext& c) {
-    return TensorList{c.grads[0].expand(in_shape)};  // every input element gets the same grad
+  autograd::record("SumBackward", {x}, {out}, {}, [in_shape, ks](const BackwardContext& c) {
+    // Every input element gets the gradient of the sum it went into.
+    return TensorList{c.grads[0].reshape(ks).expand(in_shape)};
   });
-  return keepdim ? out : out.reshape(dropped_shape(x.shape(), dims));
+  return out;
 }
 
 Tensor sum(const Tensor& x) { return sum(x, {}, false); }
@@ -120,8 +126,7 @@ Tensor logsumexp(const Tensor& x, const Shape& dims_in, bool keepdim) {
   Tensor m = x.detach();
   for (int64_t d : dims) m = std::get<0>(max(m, d, true));
   m = where(abs(m) < std::numeric_limits<double>::infinity(), m, 0.0);
-  Tensor out = log(sum(exp(x - m), dims, true)) + m;
-  return keepdim ? out : out.reshape(dropped_shape(x.shape(), dims));
+  return log(sum(exp(x - m), dims, keepdim)) + (keepdim ? m : m.reshape(dropped_shape(x.shape(), dims)));
 }
 
 Tensor Tensor::sum() const { return tg::sum(*this); }

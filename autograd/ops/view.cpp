@@ -174,10 +174,20 @@ Tensor Tensor::expand(const Shape& target) const {
 }
 
 Tensor Tensor::squeeze() const {
-  Shape s;
-  for (int64_t v : shape())
-    if (v != 1) s.push_back(v);
-  return s == shape() ? *this : reshape(s);
+  // Dropping size-1 dims never needs a copy: keep the other dims' strides (always a view).
+  Shape s, st;
+  for (int64_t d = 0; d < dim(); ++d) {
+    if (size(d) == 1) continue;
+    s.push_back(size(d));
+    st.push_back(stride(d));
+  }
+  if (s.size() == shape().size()) return *this;
+  Tensor out = make_view(*this, s, st, storage_offset());
+  Shape in_shape = shape();
+  autograd::record("SqueezeBackward", {*this}, {out}, {}, [in_shape](const BackwardContext& c) {
+    return TensorList{c.grads[0].reshape(in_shape)};
+  });
+  return out;
 }
 
 Tensor Tensor::squeeze(int64_t d) const {

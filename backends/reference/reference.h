@@ -64,4 +64,12 @@ void cross_entropy_backward(const Tensor& grad_input, const Tensor& grad_out, co
                             const Tensor& target, const Tensor& weight, const Tensor& pos_weight,
                             int reduction);
 
+// optim.cpp
+void sgd_update(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
+                const kernel::SgdUpdate& h);
+void adam_update(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+                 const Tensor& max_exp_avg_sq, const kernel::AdamUpdate& h);
+void rmsprop_update(const Tensor& param, const Tensor& grad, const Tensor& square_avg,
+                    const Tensor& momentum_buffer, const Tensor& grad_avg, const kernel::RmspropUpdate& h);
+
 }  // namespace tg::reference

@@ -30,8 +30,32 @@ kernel::KernelTable make_table() {
   t.min = {min, kFloatingTypes};
   t.matmul = {matmul, kFloatingTypes};
   // convolution and pooling (conv.cpp, pool.cpp)
+  t.conv2d = {conv2d, kFloatingTypes};
+  t.conv_transpose2d = {conv_transpose2d, kFloatingTypes};
+  t.conv2d_weight = {conv2d_weight, kFloatingTypes};
+  t.max_pool2d = {max_pool2d, kFloatingTypes};
+  t.max_pool2d_backward = {max_pool2d_backward, kFloatingTypes};
+  t.max_pool2d_gather = {max_pool2d_gather, kFloatingTypes};
+  t.avg_pool2d = {avg_pool2d, kFloatingTypes};
+  t.avg_pool2d_backward = {avg_pool2d_backward, kFloatingTypes};
   // normalisation (norm.cpp)
+  t.batch_norm = {batch_norm, kFloatingTypes};
+  t.batch_norm_backward = {batch_norm_backward, kFloatingTypes};
   // softmax and fused losses (softmax.cpp, loss.cpp)
+  t.softmax = {softmax, kFloatingTypes};
+  t.log_softmax = {log_softmax, kFloatingTypes};
+  t.softmax_backward = {softmax_backward, kFloatingTypes};
+  t.log_softmax_backward = {log_softmax_backward, kFloatingTypes};
+  t.binary_cross_entropy = {binary_cross_entropy, kFloatingTypes};
+  t.binary_cross_entropy_backward = {binary_cross_entropy_backward, kFloatingTypes};
+  t.bce_with_logits = {bce_with_logits, kFloatingTypes};
+  t.bce_with_logits_backward = {bce_with_logits_backward, kFloatingTypes};
+  t.cross_entropy = {cross_entropy, kFloatingTypes};
+  t.cross_entropy_backward = {cross_entropy_backward, kFloatingTypes};
+  // fused optimizer updates (optim.cpp)
+  t.sgd_update = {sgd_update, kFloatingTypes};
+  t.adam_update = {adam_update, kFloatingTypes};
+  t.rmsprop_update = {rmsprop_update, kFloatingTypes};
   return t;
 }
 

@@ -1,0 +1,90 @@
+// The per-ISA kernel set: the inner loops the cpu backend compiles once per instruction-set
+// level (backends/cpu/arch/*.cpp) and picks at run time.
+//
+// Plain data only: this header is included by the per-ISA translation units, which are built
+// with their own -m flags. Anything inline that two such units share could be emitted with
+// AVX-512 instructions and then picked by the linker for every caller, so the per-ISA units
+// include nothing but this file, xsimd and the kernel templates (gemm.h, elementwise.h,
+// reduce.h), never the Tensor headers.
+#pragma once
+
+#include <cstdint>
+
+namespace tg::cpu {
+
+// The elementwise ops with a SIMD row kernel, in op_list.def's order (checked in
+// elementwise.cpp against kernel::OpId).
+enum class Unary : int { neg, exp, log, sqrt, rsqrt, abs, sign, relu, leaky_relu, sigmoid, tanh,
+                         softplus, pow_scalar, clamp, count };
+enum class Arithmetic : int { add, sub, mul, div, count };
+enum class Compare : int { eq, ne, lt, le, gt, ge, count };
+
+// One GEMM problem: C = alpha * A B + beta * C with A [M, K], B [K, N], C [M, N], each element
+// (i, j) of X at x[i * rs + j * cs] (any strides: a transpose is just swapped strides).
+template <typename T>
+struct GemmProblem {
+  int64_t M, N, K;
+  T alpha;
+  const T* a;
+  int64_t rs_a, cs_a;
+  const T* b;
+  int64_t rs_b, cs_b;
+  T beta;
+  T* c;
+  int64_t rs_c, cs_c;
+};
+
+// Row kernels take a length n and, per operand, a pointer and an element stride: stride 1 is
+// the contiguous fast path, stride 0 a broadcast scalar, anything else is gathered.
+template <typename T>
+struct TypedKernels {
+  using unary_row = void (*)(int64_t n, T* y, int64_t ys, const T* x, int64_t xs, T alpha, T beta);
+  using binary_row = void (*)(int64_t n, T* y, int64_t ys, const T* a, int64_t as, const T* b,
+                              int64_t bs);
+  using compare_row = void (*)(int64_t n, bool* y, int64_t ys, const T* a, int64_t as, const T* b,
+                               int64_t bs);
+  using where_row = void (*)(int64_t n, T* y, int64_t ys, const bool* c, int64_t cs, const T* a,
+                             int64_t as, const T* b, int64_t bs);
+  // Sum of x[0 .. n) accumulated in double (fixed lane order: the result depends only on n).
+  using sum_contiguous_fn = double (*)(int64_t n, const T* x);
+  // acc[j] += x[j] for j < n (column sums: one call per reduced row).
+  using accumulate_fn = void (*)(int64_t n, const T* x, double* acc);
+  // Max (or min) of x[0 .. n) and its first index; NaN wins (first NaN), as in PyTorch.
+  using arg_reduce_row_fn = void (*)(int64_t n, const T* x, T* value, int64_t* index);
+  // The same for `cols` independent columns: element (i, j) at x[i * row_stride + j], i < rows.
+  using arg_reduce_cols_fn = void (*)(int64_t rows, int64_t cols, const T* x, int64_t row_stride,
+                                      T* values, int64_t* indices);
+  // Single-threaded blocked GEMM (gemm.cpp splits C among threads and calls this per part).
+  using gemm_fn = void (*)(const GemmProblem<T>& p);
+
+  unary_row unary[static_cast<int>(Unary::count)];
+  binary_row arithmetic[static_cast<int>(Arithmetic::count)];
+  compare_row compare[static_cast<int>(Compare::count)];
+  where_row where;
+  sum_contiguous_fn sum_contiguous;
+  accumulate_fn accumulate;
+  arg_reduce_row_fn max_row, min_row;
+  arg_reduce_cols_fn max_cols, min_cols;
+  gemm_fn gemm;
+  int gemm_mr, gemm_nr;  // the micro-tile (register block of C)
+  int64_t gemm_nc;       // columns of a packed B block (a multiple of gemm_nr)
+};
+
+struct IsaKernels {
+  const char* name;  // "avx512", "avx2", "generic"
+  TypedKernels<float> f32;
+  TypedKernels<double> f64;
+};
+
+// Defined by backends/cpu/arch/<isa>.cpp (avx512 and avx2 only when built for x86-64).
+const IsaKernels& avx512_kernels();
+const IsaKernels& avx2_kernels();
+const IsaKernels& generic_kernels();
+
+// The level in use (see cpu.h: set_isa, TAPEGRAD_CPU_ISA).
+const IsaKernels& active_isa();
+template <typename T> const TypedKernels<T>& active_kernels();
+template <> inline const TypedKernels<float>& active_kernels<float>() { return active_isa().f32; }
+template <> inline const TypedKernels<double>& active_kernels<double>() { return active_isa().f64; }
+
+}  // namespace tg::cpu

@@ -1,0 +1,43 @@
+// Activation layers (torch.nn.ReLU / LeakyReLU / Tanh / Sigmoid): no parameters.
+#pragma once
+
+#include "nn/arg.h"
+#include "nn/module.h"
+
+namespace tg::nn {
+
+class ReLUImpl : public Module {
+ public:
+  ReLUImpl() : Module("ReLU") {}
+  Tensor forward(const Tensor& x);
+};
+TG_MODULE(ReLU);
+
+struct LeakyReLUOptions {
+  TG_ARG(double, negative_slope) = 0.01;
+};
+
+class LeakyReLUImpl : public Module {
+ public:
+  explicit LeakyReLUImpl(const LeakyReLUOptions& options = {}) : Module("LeakyReLU"), options(options) {}
+  Tensor forward(const Tensor& x);
+  std::string extra_repr() const override;
+  LeakyReLUOptions options;
+};
+TG_MODULE(LeakyReLU);
+
+class TanhImpl : public Module {
+ public:
+  TanhImpl() : Module("Tanh") {}
+  Tensor forward(const Tensor& x);
+};
+TG_MODULE(Tanh);
+
+class SigmoidImpl : public Module {
+ public:
+  SigmoidImpl() : Module("Sigmoid") {}
+  Tensor forward(const Tensor& x);
+};
+TG_MODULE(Sigmoid);
+
+}  // namespace tg::nn
