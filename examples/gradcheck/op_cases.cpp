@@ -66,5 +66,41 @@ std::vector<OpCase> op_cases() {
   c.push_back(unary("views", [](auto& x) {
     return x.t().reshape({2, 6}).narrow(1, 1, 4).unsqueeze(0).expand({3, 2, 4}).select(2, 1);
   }, true));
+  c.push_back({"conv2d", [] { return TensorList{leaf({2, 2, 5, 4}), leaf({3, 2, 3, 2}), leaf({3})}; },
+               [](const TensorList& in) { return TensorList{conv2d(in[0], in[1], in[2], {2, 1}, 1, {1, 2})}; }, true});
+  c.push_back({"conv_transpose2d", [] { return TensorList{leaf({2, 2, 3, 3}), leaf({2, 3, 3, 2}), leaf({3})}; },
+               [](const TensorList& in) { return TensorList{conv_transpose2d(in[0], in[1], in[2], 2, 1, 1)}; }, true});
+  c.push_back({"max_pool2d", [] { return TensorList{leaf({2, 2, 5, 5})}; },
+               [](const TensorList& in) { return TensorList{max_pool2d(in[0], 3, 2, 1)}; }, true});
+  c.push_back({"avg_pool2d", [] { return TensorList{leaf({2, 2, 5, 5})}; },
+               [](const TensorList& in) { return TensorList{avg_pool2d(in[0], 2, 2, 1)}; }, true});
+  c.push_back({"adaptive_avg_pool2d", [] { return TensorList{leaf({2, 3, 4, 4})}; },
+               [](const TensorList& in) { return TensorList{adaptive_avg_pool2d(in[0], 1)}; }, true});
+  c.push_back({"batch_norm", [] { return TensorList{leaf({4, 3, 2, 2}), leaf({3}), leaf({3})}; },
+               [](const TensorList& in) {
+                 return TensorList{batch_norm(in[0], {}, {}, in[1], in[2], /*training=*/true)};
+               }, true});
+  c.push_back({"layer_norm", [] { return TensorList{leaf({3, 4, 5}), leaf({5}), leaf({5})}; },
+               [](const TensorList& in) { return TensorList{layer_norm(in[0], {5}, in[1], in[2])}; }, true});
+  c.push_back({"instance_norm", [] { return TensorList{leaf({2, 3, 3, 3})}; },
+               [](const TensorList& in) { return TensorList{instance_norm(in[0])}; }, true});
+  c.push_back(unary("softmax", [](auto& x) { return softmax(x, 1); }, true));
+  c.push_back(unary("log_softmax", [](auto& x) { return log_softmax(x, 0); }, true));
+  c.push_back({"binary_cross_entropy", [] {
+                 return TensorList{(rand({3, 4}, kFloat64) * 0.8 + 0.1).detach().requires_grad_(), rand({3, 4}, kFloat64)};
+               },
+               [](const TensorList& in) { return TensorList{binary_cross_entropy(in[0], in[1])}; }, true});
+  c.push_back({"bce_with_logits", [] { return TensorList{leaf({3, 4}), rand({3, 4}, kFloat64), rand({4}, kFloat64) + 0.5}; },
+               [](const TensorList& in) {
+                 return TensorList{binary_cross_entropy_with_logits(in[0], in[1], {}, in[2])};
+               }, true});
+  c.push_back({"cross_entropy", [] { return TensorList{leaf({4, 5}), tensor<int64_t>({0, 4, 2, 2})}; },
+               [](const TensorList& in) { return TensorList{cross_entropy(in[0], in[1])}; }, true});
+  c.push_back({"mse_loss", [] { return TensorList{leaf({3, 4}), leaf({3, 4})}; },
+               [](const TensorList& in) { return TensorList{mse_loss(in[0], in[1])}; }, true});
+  c.push_back({"l1_loss", [] { return TensorList{leaf({3, 4}), (leaf({3, 4}) + 5.0).detach().requires_grad_()}; },
+               [](const TensorList& in) { return TensorList{l1_loss(in[0], in[1])}; }, true});
+  c.push_back({"kl_normal", [] { return TensorList{leaf({3, 4}), leaf({3, 4})}; },
+               [](const TensorList& in) { return TensorList{kl_normal(in[0], in[1])}; }, true});
   return c;
 }
