@@ -23,3 +23,4 @@
 #include "nn/data/dataloader.h"
 #include "nn/nn.h"
 #include "optim/optim.h"
+#include "backends/cpu/cpu.h"

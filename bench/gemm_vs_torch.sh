@@ -8,7 +8,7 @@
 set -eu
 BUILD=${1:?usage: gemm_vs_torch.sh <build dir> [rounds]}
 ROUNDS=${2:-3}
-SHARED=/work/shared/bench
+SHARED=${TAPEGRAD_SHARED_BENCH:-/work/shared/bench}  # torch_workloads.py, peak_fma.c
 THREADS=$(nproc)
 PEAK=$(mktemp -d)/peak_fma
 gcc -O3 -mavx512f -mfma -fopenmp "$SHARED/peak_fma.c" -o "$PEAK"

@@ -4,9 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
-ensure_packages g++ cmake libxsimd-dev doctest-dev libbenchmark-dev zlib1g-dev python3-numpy
+ensure_packages g++ cmake pkg-config libxsimd-dev doctest-dev libbenchmark-dev zlib1g-dev python3-numpy
 
 jobs=$(nproc)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DTAPEGRAD_BUILD_TESTS=ON
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs" --timeout 900
+bash scripts/test_embed.sh
