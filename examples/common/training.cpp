@@ -1,0 +1,64 @@
+// apply_flags, weight_grad_norms, print_final and write_run_report for the example programs.
+#include "training.h"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+namespace examples {
+
+void apply_flags(const Flags& flags) {
+  tg::manual_seed(flags.seed);
+  if (!flags.backend.empty()) tg::kernel::set_backend(flags.backend);
+  std::filesystem::create_directories(flags.out);
+}
+
+Metrics weight_grad_norms(const std::string& tag, const tg::nn::Module& module) {
+  Metrics norms;
+  for (const auto& [name, param] : module.named_parameters()) {
+    if (name.size() < 6 || name.compare(name.size() - 6, 6, "weight") != 0) continue;
+    tg::Tensor g = param.grad();
+    double norm = g.defined() ? std::sqrt(tg::sum(tg::square(g.detach())).item<double>()) : 0.0;
+    norms.emplace_back("grad_norm/" + tag + "." + name, norm);
+  }
+  return norms;
+}
+
+void print_final(int64_t step, const Metrics& metrics) {
+  std::printf("final step=%lld", static_cast<long long>(step));
+  for (const auto& [name, value] : metrics) std::printf(" %s=%.17g", name.c_str(), value);
+  std::printf("\n");
+  std::fflush(stdout);
+}
+
+std::vector<std::pair<std::string, std::string>> flag_settings(const Flags& f) {
+  return {{"data", f.data},
+          {"epochs", std::to_string(f.epochs)},
+          {"steps", f.steps > 0 ? std::to_string(f.steps) : "no limit"},
+          {"batch", std::to_string(f.batch)},
+          {"seed", std::to_string(f.seed)},
+          {"backend", tg::kernel::current_backend()},
+          {"limit", f.limit > 0 ? std::to_string(f.limit) : "none"},
+          {"resume", f.resume.empty() ? "no" : f.resume}};
+}
+
+std::string sample_file(int epoch) {
+  char name[64];
+  std::snprintf(name, sizeof(name), "samples_epoch%03d.png", epoch);
+  return name;
+}
+
+void write_run_report(const Flags& flags, const std::string& title, const MetricsLog& log,
+                      const std::vector<std::string>& curves, int epochs, const std::vector<std::string>& notes) {
+  std::vector<std::pair<std::string, std::vector<double>>> series;
+  for (const auto& name : curves) series.emplace_back(name, log.column(name));
+  write_line_chart_svg(flags.out + "/losses.svg", title + ": losses", "epoch", log.column("epoch"), series);
+  Report report{title, flag_settings(flags), {"losses.svg"}, {}, notes};
+  for (int e = 1; e <= epochs; ++e) {
+    if (std::filesystem::exists(flags.out + "/" + sample_file(e)))
+      report.images.emplace_back("epoch " + std::to_string(e), sample_file(e));
+  }
+  write_report_html(flags.out + "/report.html", report);
+}
+
+}  // namespace examples

@@ -1,0 +1,202 @@
+// WGAN-GP (Gulrajani et al. 2017): an MLP critic without normalisation estimates the Wasserstein-1
+// distance, kept 1-Lipschitz by penalising (||grad_x critic(x_hat)|| - 1)^2 at random points
+// between real and fake examples; that gradient is itself differentiated (create_graph).
+// Default data: the 8-Gaussian ring (2-D points); image sets are learnt on flattened pixels.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <iostream>
+#include <memory>
+
+#include "data.h"
+#include "flags.h"
+#include "progress.h"
+#include "report.h"
+#include "training.h"
+
+namespace nn = tg::nn;
+using tg::Tensor;
+
+namespace {
+
+constexpr int64_t kNoiseSize = 8;
+constexpr int64_t kHidden = 256;
+constexpr int kCriticSteps = 5;        // critic updates per generator update
+constexpr double kPenaltyWeight = 10;  // lambda
+constexpr double kLearningRate = 1e-4;
+constexpr double kBeta1 = 0.0, kBeta2 = 0.9;
+constexpr int64_t kRingExamples = 256000;  // ring8 / shapes without --limit: 400 steps per epoch at batch 128
+constexpr int64_t kSampleCount = 512;  // fixed-noise samples per picture
+constexpr int64_t kPlotSize = 128;     // pixels of the 2-D scatter picture
+constexpr double kPlotExtent = 3.0;    // it shows [-3, 3]^2 (the ring has radius 2)
+
+// noise -> hidden -> hidden -> hidden -> example (tanh for images in [-1, 1], linear for points).
+nn::Sequential make_generator(int64_t out, bool images) {
+  nn::Sequential g(nn::Linear(kNoiseSize, kHidden), nn::ReLU(), nn::Linear(kHidden, kHidden), nn::ReLU(),
+                   nn::Linear(kHidden, kHidden), nn::ReLU(), nn::Linear(kHidden, out));
+  if (images) g->push_back(nn::Tanh());
+  return g;
+}
+
+// example -> hidden -> hidden -> hidden -> score; no batch norm, which would couple the examples
+// whose individual input gradients the penalty needs.
+nn::Sequential make_critic(int64_t in) {
+  return nn::Sequential(nn::Linear(in, kHidden), nn::ReLU(), nn::Linear(kHidden, kHidden), nn::ReLU(),
+                        nn::Linear(kHidden, kHidden), nn::ReLU(), nn::Linear(kHidden, 1));
+}
+
+// lambda * mean_i (||grad critic(x_hat_i)||_2 - 1)^2 with x_hat = eps real + (1 - eps) fake, eps ~ U[0, 1]
+// per example. The 1e-12 keeps d sqrt finite at a zero gradient.
+Tensor gradient_penalty(nn::Sequential& critic, const Tensor& real, const Tensor& fake) {
+  Tensor eps = tg::rand({real.size(0), 1});
+  Tensor x_hat = (eps * real + (1.0 - eps) * fake).detach().requires_grad_();
+  Tensor score_sum = critic->forward(x_hat).sum();
+  Tensor grad = tg::autograd::grad({score_sum}, {x_hat}, {}, {}, /*create_graph=*/true)[0];
+  Tensor norm = tg::sqrt(tg::sum(tg::square(grad), {1}) + 1e-12);
+  return kPenaltyWeight * tg::mean(tg::square(norm - 1.0));
+}
+
+// 2-D points as a white-on-black scatter picture [1, kPlotSize, kPlotSize] of [-3, 3]^2.
+Tensor scatter_image(const Tensor& points) {
+  Tensor image = tg::zeros({1, kPlotSize, kPlotSize});
+  float* pixel = image.data_ptr<float>();
+  std::vector<float> xy = points.contiguous().to_vector<float>();
+  for (size_t i = 0; i + 1 < xy.size(); i += 2) {
+    auto to_pixel = [](float v) { return static_cast<int64_t>((v + kPlotExtent) / (2 * kPlotExtent) * kPlotSize); };
+    int64_t col = to_pixel(xy[i]), row = kPlotSize - 1 - to_pixel(xy[i + 1]);
+    if (col >= 0 && col < kPlotSize && row >= 0 && row < kPlotSize) pixel[row * kPlotSize + col] = 1.0f;
+  }
+  return image;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  bool data_given = false;
+  for (int i = 1; i < argc; ++i) data_given |= std::strncmp(argv[i], "--data", 6) == 0;
+  examples::Flags flags = examples::parse_flags(argc, argv, "wgan_gp", "WGAN with gradient penalty (default data ring8)");
+  if (!data_given) flags.data = "ring8";
+  examples::apply_flags(flags);
+
+  auto dataset = examples::make_dataset(flags.data, flags.limit, flags.seed, {.procedural_size = kRingExamples});
+  const tg::Shape example = dataset->example_shape();
+  const bool images = example.size() == 3;
+  const int64_t dim = tg::numel_of(example);
+  tg::data::DataLoader loader(dataset, tg::data::DataLoaderOptions(flags.batch).shuffle(true).seed(flags.seed).drop_last(true));
+  const int64_t per_epoch = loader.size() / kCriticSteps;  // generator steps per epoch
+  TG_CHECK(per_epoch > 0, "wgan_gp", "an epoch needs ", kCriticSteps, " batches of ", flags.batch, ", the data has ",
+           dataset->size(), " examples");
+
+  nn::Sequential generator = make_generator(dim, images);
+  nn::Sequential critic = make_critic(dim);
+  const double lr = flags.lr > 0 ? flags.lr : kLearningRate;
+  tg::optim::Adam opt_g(generator->parameters(), tg::optim::AdamOptions(lr).betas({kBeta1, kBeta2}));
+  tg::optim::Adam opt_c(critic->parameters(), tg::optim::AdamOptions(lr).betas({kBeta1, kBeta2}));
+  const Tensor fixed_noise = tg::randn({images ? 64 : kSampleCount, kNoiseSize});
+
+  nn::Checkpoint checkpoint;
+  checkpoint.add("generator", generator).add("critic", critic).add("opt_g", opt_g).add("opt_c", opt_c);
+  int64_t step = flags.resume.empty() ? 0 : checkpoint.load(flags.resume);
+  const int64_t total = flags.steps > 0 ? std::min<int64_t>(flags.steps, flags.epochs * per_epoch) : flags.epochs * per_epoch;
+  std::cout << "wgan_gp: " << dataset->size() << " examples of " << tg::shape_str(example) << ", " << per_epoch
+            << " generator steps (" << kCriticSteps << " critic batches of " << flags.batch << " each) per epoch, backend "
+            << tg::kernel::current_backend() << (step ? ", resumed at step " + std::to_string(step) : "") << "\n";
+
+  examples::MetricsLog metrics(flags.out + "/metrics.csv");
+  examples::Progress progress(total);
+  tg::autograd::DetectAnomalyGuard anomaly(flags.detect_anomaly);
+  examples::Metrics last;
+  bool first_step = true;
+  const auto start = std::chrono::steady_clock::now();
+  for (int epoch = static_cast<int>(step / per_epoch); epoch < flags.epochs && step < total; ++epoch) {
+    loader.set_epoch(epoch);
+    int64_t skip = (step - epoch * per_epoch) * kCriticSteps;  // batches used before --resume
+    double sum_c = 0, sum_g = 0, sum_w = 0, sum_gp = 0;
+    int64_t count = 0, critic_step = 0;
+    examples::Metrics grad_norms;
+    Tensor loss_c, penalty, real_score, fake_score;
+    std::unique_ptr<tg::profiler::Profiler> profiler;
+    for (tg::data::Batch& batch : loader) {
+      if (skip-- > 0) continue;
+      if (count == per_epoch) break;
+      const bool inspect = first_step;  // the step --profile and --dump-graph look at
+      if (flags.profile && inspect && !profiler) profiler = std::make_unique<tg::profiler::Profiler>();
+      const bool dump = !flags.dump_graph.empty() && inspect && critic_step == kCriticSteps - 1;
+
+      // Critic: minimise E[critic(fake)] - E[critic(real)] + penalty.
+      Tensor real = batch.data.reshape({-1, dim});
+      const int64_t n = real.size(0);
+      Tensor fake = generator->forward(tg::randn({n, kNoiseSize})).detach();
+      real_score = critic->forward(real).mean();
+      fake_score = critic->forward(fake).mean();
+      penalty = gradient_penalty(critic, real, fake);
+      loss_c = fake_score - real_score + penalty;
+      opt_c.zero_grad();
+      loss_c.backward({}, /*retain_graph=*/dump);
+      opt_c.step();
+      if (++critic_step < kCriticSteps) continue;
+      critic_step = 0;
+      grad_norms = examples::weight_grad_norms("C", *critic);
+
+      // Generator: minimise -E[critic(G(z))].
+      Tensor loss_g = -critic->forward(generator->forward(tg::randn({n, kNoiseSize}))).mean();
+      opt_g.zero_grad();
+      loss_g.backward({}, /*retain_graph=*/dump);
+      opt_g.step();
+      for (auto& g : examples::weight_grad_norms("G", *generator)) grad_norms.push_back(g);
+      ++step, ++count;
+      first_step = false;
+
+      if (dump) {
+        tg::autograd::save_dot({loss_c, loss_g}, flags.dump_graph);
+        std::cout << "wrote the tape of step " << step << " to " << flags.dump_graph << "\n";
+      }
+      if (profiler) {
+        std::cout << "\nprofile of step " << step << " (" << kCriticSteps << " critic updates, 1 generator update):\n"
+                  << profiler->table() << "\n";
+        profiler.reset();
+      }
+      const double w = (real_score - fake_score).item<double>();
+      last = {{"loss_C", loss_c.item<double>()}, {"loss_G", loss_g.item<double>()}, {"W", w},
+              {"GP", penalty.item<double>()}, {"critic(x)", real_score.item<double>()},
+              {"critic(G(z))", fake_score.item<double>()}};
+      sum_c += last[0].second, sum_g += last[1].second, sum_w += w, sum_gp += last[3].second;
+      progress.update(epoch + 1, step, last);
+      if (step >= total) break;
+    }
+    if (count == 0) continue;
+
+    {
+      tg::NoGradGuard no_grad;
+      Tensor samples = generator->forward(fixed_noise);
+      const std::string path = flags.out + "/" + examples::sample_file(epoch + 1);
+      if (images) {
+        tg::save_image(samples.reshape({-1, example[0], example[1], example[2]}), path, 8, 2, true, tg::ValueRange{-1.0, 1.0});
+      } else {
+        tg::save_image(scatter_image(samples), path);
+      }
+    }
+    checkpoint.save(flags.out + "/checkpoint.npz", step);
+    examples::Metrics row = {{"epoch", epoch + 1.0}, {"step", double(step)}, {"loss_C", sum_c / count},
+                             {"loss_G", sum_g / count}, {"W", sum_w / count}, {"GP", sum_gp / count},
+                             {"time_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()}};
+    row.insert(row.end(), grad_norms.begin(), grad_norms.end());
+    metrics.append(row);
+  }
+  progress.finish();
+  examples::print_final(step, last);
+
+  if (flags.save_samples > 0) {
+    tg::NoGradGuard no_grad;
+    tg::save_npy(generator->forward(tg::randn({flags.save_samples, kNoiseSize})), flags.out + "/samples.npy");
+  }
+  examples::write_run_report(flags, "WGAN-GP", metrics, {"loss_C", "loss_G", "W", "GP"}, flags.epochs,
+                             {"W is the critic's estimate of the Wasserstein-1 distance, E[critic(x)] - E[critic(G(z))]; "
+                              "GP the gradient penalty (lambda = 10). For ring8 each picture plots 512 samples of [-3, 3]^2."});
+  std::cout << "wrote " << flags.out << "/report.html\n";
+  return 0;
+} catch (const std::exception& e) {
+  std::cerr << "wgan_gp: " << e.what() << "\n";
+  return 1;
+}
