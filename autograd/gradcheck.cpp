@@ -11,6 +11,7 @@
 #include "autograd/engine.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
+#include "backends/kernels.h"
 
 namespace tg {
 namespace {
@@ -24,13 +25,17 @@ Shape unravel(int64_t flat, const Shape& shape) {
   return idx;
 }
 
-// Pointer to the element at row-major position `flat` of a float64 tensor, any strides.
-double* element(const Tensor& t, int64_t flat) {
+// The element at row-major position `flat` of a tensor, any strides, as a 0-dim view (no
+// autograd), so it is read and written the same way on any device.
+Tensor element(const Tensor& t, int64_t flat) {
   Shape idx = unravel(flat, t.shape());
-  int64_t off = 0;
+  int64_t off = t.storage_offset();
   for (size_t d = 0; d < idx.size(); ++d) off += idx[d] * t.strides()[d];
-  return t.data_ptr<double>() + off;
+  return make_view(t, {}, {}, off);
 }
+
+// Stores v in a 0-dim view with the fill kernel: like a plain store, it bumps no version.
+void store(const Tensor& e, double v) { TG_KERNEL(fill, e)(e, v); }
 
 std::vector<int64_t> chosen_elements(int64_t n, int64_t max_samples, std::mt19937_64& rng) {
   std::vector<int64_t> all(n);
@@ -80,7 +85,7 @@ GradcheckResult gradcheck(const DifferentiableFn& fn, const TensorList& inputs,
     if (out.requires_grad()) {
       for (int64_t j = 0; j < n_out; ++j) {
         Tensor seed = zeros_like(out);
-        seed.contiguous().data_ptr<double>()[j] = 1.0;
+        store(element(seed, j), 1.0);
         TensorList g = autograd::grad({out}, diff, {seed}, true, false, true);
         for (size_t k = 0; k < diff.size(); ++k) {
           if (!g[k].defined()) continue;
@@ -93,15 +98,15 @@ GradcheckResult gradcheck(const DifferentiableFn& fn, const TensorList& inputs,
     for (size_t k = 0; k < diff.size(); ++k) {
       const Tensor& x = diff[k];
       for (int64_t e : chosen_elements(x.numel(), opt.max_samples, rng)) {
-        double* p = element(x, e);
-        const double orig = *p;
+        const Tensor p = element(x, e);
+        const double orig = p.item<double>();
         std::vector<double> plus, minus;
         // Grad mode stays on: gradgradcheck's fn itself runs a backward pass.
-        *p = orig + opt.eps;
+        store(p, orig + opt.eps);
         plus = floating_outputs(fn(inputs))[oi].to_vector<double>();
-        *p = orig - opt.eps;
+        store(p, orig - opt.eps);
         minus = floating_outputs(fn(inputs))[oi].to_vector<double>();
-        *p = orig;
+        store(p, orig);
         for (int64_t j = 0; j < n_out; ++j) {
           const double numeric = (plus[j] - minus[j]) / (2 * opt.eps);
           const double a = analytic[k][j * x.numel() + e];
@@ -139,7 +144,7 @@ GradcheckResult gradgradcheck(const DifferentiableFn& fn, const TensorList& inpu
   for (const auto& o : outputs) {
     std::vector<double> v(o.numel());
     for (double& x : v) x = normal(rng);
-    vs.push_back(tensor<double>(v, o.shape()).requires_grad_());
+    vs.push_back(tensor<double>(v, o.shape()).to(o.device()).requires_grad_());
   }
   const size_t n_in = inputs.size();
   TensorList all = inputs;

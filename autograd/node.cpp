@@ -14,6 +14,26 @@ std::atomic<uint64_t> g_next_sequence_nr{0};
 
 Node::Node() : sequence_nr(g_next_sequence_nr.fetch_add(1, std::memory_order_relaxed)) {}
 
+// Letting each node's next_edges free the next node would nest one destructor call per node:
+// a 10^6-op chain overflows the stack. Instead the nodes only this one keeps alive are taken
+// over and freed one at a time, each after handing on its own (as PyTorch's deleteNode).
+// Saved tensors go first: an input saved for backward also holds its node.
+Node::~Node() {
+  std::vector<std::shared_ptr<Node>> owned;
+  const auto take_over = [&owned](std::vector<Edge>& edges) {
+    for (Edge& e : edges)
+      if (e.fn && e.fn.use_count() == 1) owned.push_back(std::move(e.fn));
+    edges.clear();
+  };
+  take_over(next_edges);
+  while (!owned.empty()) {
+    std::shared_ptr<Node> node = std::move(owned.back());
+    owned.pop_back();
+    node->release_saved();
+    take_over(node->next_edges);
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 SavedTensor::SavedTensor(const Tensor& t, bool is_output) : is_output_(is_output) {
   if (!t.defined()) return;

@@ -32,7 +32,7 @@ struct OutputMeta {
 class Node : public std::enable_shared_from_this<Node> {
  public:
   Node();
-  virtual ~Node() = default;
+  virtual ~Node();  // frees the nodes it alone owns without recursion (node.cpp)
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 

@@ -213,11 +213,15 @@ Header parse_header(const unsigned char* p, size_t end, size_t total, const std:
   const std::string text(reinterpret_cast<const char*>(p + pre), end - pre);
   Header h = HeaderParser(text, what).parse();
   h.data_offset = end;
-  // Element count with overflow checks, then bytes; compared with what the file holds.
+  // Element count with overflow checks, then bytes; compared with what the file holds. The
+  // strides multiply the dimensions other than 0 (an empty (0, 10^11, 10^11) has strides of
+  // 10^22), so their product must fit in int64 too, as numpy requires.
   uint64_t n = 1;
+  int64_t extent = 1;
   for (int64_t d : h.shape) {
-    TG_CHECK(!__builtin_mul_overflow(n, static_cast<uint64_t>(d), &n), "load_npy", what,
-             ": shape ", shape_str(h.shape), " overflows");
+    TG_CHECK(!__builtin_mul_overflow(n, static_cast<uint64_t>(d), &n) &&
+                 !__builtin_mul_overflow(extent, std::max<int64_t>(d, 1), &extent),
+             "load_npy", what, ": shape ", shape_str(h.shape), " overflows");
   }
   uint64_t bytes = 0;
   TG_CHECK(!__builtin_mul_overflow(n, static_cast<uint64_t>(dtype_size(h.dtype)), &bytes), "load_npy",

@@ -2,6 +2,7 @@
 #include "autograd/tensor.h"
 
 #include <sstream>
+#include <type_traits>
 
 #include "autograd/engine.h"
 #include "autograd/grad_mode.h"
@@ -105,10 +106,25 @@ std::string Tensor::str() const {
 }
 
 // ---- element access: through a contiguous CPU float64 copy, so any layout works ----
+// int64 values are read as they are: a double holds integers exactly only up to 2^53. Other
+// dtypes converted to int64 must fit it ([-2^63, 2^63), not NaN): a tg::Error otherwise, as
+// PyTorch's checked item<int64_t>(), not undefined behaviour.
 template <typename T>
 std::vector<T> Tensor::to_vector() const {
+  if constexpr (std::is_same_v<T, int64_t>) {
+    if (dtype() == kInt64) {
+      Tensor c = to(kCPU).contiguous();
+      const int64_t* p = c.data_ptr<int64_t>();
+      return std::vector<int64_t>(p, p + c.numel());
+    }
+  }
   Tensor c = to(kCPU).to(kFloat64).contiguous();
   const double* p = c.data_ptr<double>();
+  if constexpr (std::is_same_v<T, int64_t>) {
+    for (int64_t i = 0; i < c.numel(); ++i)
+      TG_CHECK(p[i] >= -0x1p63 && p[i] < 0x1p63, "to_vector", "value ", p[i], " of ", str(),
+               " cannot be converted to int64 without overflow");
+  }
   return std::vector<T>(p, p + c.numel());
 }
 template std::vector<float> Tensor::to_vector<float>() const;
@@ -119,7 +135,8 @@ template <typename T>
 T Tensor::item() const {
   TG_CHECK(numel() == 1, "item", "a tensor with ", numel(), " elements ", shape_str(shape()),
            " cannot be converted to a scalar");
-  return static_cast<T>(to_vector<double>()[0]);
+  if constexpr (std::is_same_v<T, bool>) return to_vector<double>()[0] != 0;
+  else return to_vector<T>()[0];
 }
 template float Tensor::item<float>() const;
 template double Tensor::item<double>() const;

@@ -8,6 +8,9 @@
 #ifdef TAPEGRAD_HAS_CPU_BACKEND
 #include "backends/cpu/cpu.h"
 #endif
+#ifdef TAPEGRAD_HAS_CUDA_BACKEND
+#include "backends/cuda/cuda.h"
+#endif
 
 namespace tg::kernel {
 namespace {
@@ -47,6 +50,11 @@ Registry& registry() {
 #ifdef TAPEGRAD_HAS_CPU_BACKEND
     reg->backends["cpu"] = {DeviceType::CPU, cpu::make_table()};
     reg->active[DeviceType::CPU] = "cpu";  // the fastest CPU backend built is the default
+#endif
+#ifdef TAPEGRAD_HAS_CUDA_BACKEND
+    // Registered with or without a GPU: a tensor placed on cuda:0 is what needs one.
+    reg->backends["cuda"] = {DeviceType::CUDA, cuda::make_table()};
+    reg->active[DeviceType::CUDA] = "cuda";
 #endif
     if (const char* env = std::getenv("TAPEGRAD_BACKEND")) {
       std::string want(env);

@@ -61,8 +61,9 @@ void Checkpoint::save(const std::string& path, int64_t step) const {
   save_npz(dict, path);
 }
 
-int64_t Checkpoint::load(const std::string& path) {
-  const TensorDict dict = load_npz(path);
+int64_t Checkpoint::load(const std::string& path) { return load(load_npz(path), path); }
+
+int64_t Checkpoint::load(const TensorDict& dict, const std::string& what) {
   std::map<std::string, TensorDict> by_prefix;
   std::vector<std::string> problems;
   for (const auto& [key, t] : dict) {
@@ -92,7 +93,7 @@ int64_t Checkpoint::load(const std::string& path) {
   if (!problems.empty()) {
     std::ostringstream os;
     for (size_t i = 0; i < problems.size(); ++i) os << (i ? "; " : "") << problems[i];
-    TG_ERROR("Checkpoint", "cannot load ", path, " (nothing was changed): ", os.str());
+    TG_ERROR("Checkpoint", "cannot load ", what, " (nothing was changed): ", os.str());
   }
   for (const Part& p : parts_) {
     const TensorDict& part = by_prefix[p.prefix];

@@ -27,6 +27,9 @@ class Checkpoint {
   void save(const std::string& path, int64_t step) const;
   // Restores every part and the generator state; returns the saved step.
   int64_t load(const std::string& path);
+  // The same from a checkpoint's tensors already read (load_npz / npz_from_bytes); `what`
+  // names it in errors.
+  int64_t load(const TensorDict& dict, const std::string& what = "checkpoint");
 
  private:
   struct Part {

@@ -153,7 +153,7 @@ std::string encode_png(const Tensor& image) {
   const int64_t h = image.size(-2), w = image.size(-1);
   TG_CHECK(h >= 1 && w >= 1 && h <= kPngMaxSide && w <= kPngMaxSide, "encode_png",
            "PNG sides must be in 1 .. 2^31 - 1, got ", image.str());
-  const Tensor contiguous = image.contiguous();
+  const Tensor contiguous = image.to(kCPU).contiguous();
   const uint8_t* px = contiguous.data_ptr<uint8_t>();
 
   // Scanlines: a filter-type byte, then the row's pixels with channels interleaved.

@@ -137,7 +137,7 @@ Tensor orthogonal_(Tensor t, double gain) {
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j) (tall ? w[i * cols + j] : w[j * cols + i]) = gain * a[i * n + j];
   NoGradGuard no_grad;
-  t.copy_(tensor<double>(w, t.shape()));
+  t.copy_(tensor<double>(w, t.shape()).to(t.device()));
   return t;
 }
 

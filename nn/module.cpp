@@ -226,7 +226,7 @@ void Module::load_state_dict(const TensorDict& dict) {
   check_state_dict(dict);
   std::map<std::string, Tensor> given(dict.begin(), dict.end());
   NoGradGuard no_grad;
-  for (auto& [key, t] : state_dict()) t.copy_(given.at(key));
+  for (auto& [key, t] : state_dict()) t.copy_(given.at(key).to(t.device()));
 }
 
 }  // namespace tg::nn

@@ -203,9 +203,8 @@ EndRecord read_end_record(ArchiveReader& r) {
   const uint64_t first = last > kMax16 ? last - kMax16 : 0;
   uint64_t pos = last + 1;
   for (uint64_t p = last + 1; p-- > first;) {
-    r.at(p, "end of central directory record");
-    if (r.u32() != kEndSig) continue;
-    r.skip(16);
+    if (std::memcmp(r.data(p), "PK\x05\x06", 4) != 0) continue;  // kEndSig, little-endian
+    r.at(p + 20, "end of central directory record");
     if (p + kEndRecordSize + r.u16() <= r.size()) {
       pos = p;
       break;
@@ -493,9 +492,10 @@ void save_npz(const TensorDict& tensors, const std::string& path, bool compress)
   write_file_atomically(path, archive);
 }
 
-TensorDict load_npz(const std::string& path) {
-  const std::string bytes = read_file(path, "load_npz");
-  ArchiveReader r(bytes, path);
+TensorDict load_npz(const std::string& path) { return npz_from_bytes(read_file(path, "load_npz"), path); }
+
+TensorDict npz_from_bytes(const std::string& bytes, const std::string& what) {
+  ArchiveReader r(bytes, what);
   check_magic(bytes, r);
   const EndRecord end = read_end_record(r);
   TensorDict out;
@@ -504,7 +504,7 @@ TensorDict load_npz(const std::string& path) {
     const bool npy = e.name.size() > 4 && e.name.compare(e.name.size() - 4, 4, ".npy") == 0;
     if (!npy) r.fail("entry '", e.name, "' is not a .npy file");
     out.emplace_back(e.name.substr(0, e.name.size() - 4),
-                     npy_from_bytes(entry.data(), entry.size(), path + ": entry '" + e.name + "'"));
+                     npy_from_bytes(entry.data(), entry.size(), what + ": entry '" + e.name + "'"));
   }
   return out;
 }

@@ -17,6 +17,8 @@ using TensorDict = std::vector<std::pair<std::string, Tensor>>;
 
 void save_npz(const TensorDict& tensors, const std::string& path, bool compress = true);
 TensorDict load_npz(const std::string& path);
+// The same from an archive already in memory; `what` names it in errors (load_npz passes the path).
+TensorDict npz_from_bytes(const std::string& bytes, const std::string& what = "npz");
 
 // Writes `bytes` to `path` atomically (temp file + fsync + rename); used by every saver.
 void write_file_atomically(const std::string& path, const std::string& bytes);

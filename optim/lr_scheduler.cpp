@@ -2,6 +2,7 @@
 #include "optim/lr_scheduler.h"
 
 #include <cmath>
+#include <limits>
 
 #include "autograd/ops.h"
 
@@ -40,9 +41,11 @@ void LRScheduler::check_state_dict(const TensorDict& dict) const {
     else if (key == "base_lrs") base = t;
     else TG_ERROR("LRScheduler", "cannot load the scheduler state: unexpected key ", key);
   }
-  TG_CHECK(epoch.defined() && epoch.dtype() == kInt64 && epoch.numel() == 1 && epoch.item<int64_t>() >= 0,
+  // Below the int64 maximum: the next step() counts one more.
+  TG_CHECK(epoch.defined() && epoch.dtype() == kInt64 && epoch.numel() == 1 && epoch.item<int64_t>() >= 0 &&
+               epoch.item<int64_t>() < std::numeric_limits<int64_t>::max(),
            "LRScheduler", "cannot load the scheduler state: last_epoch must be a non-negative int64 "
-           "scalar, got ", epoch.str());
+           "scalar below 2^63 - 1, got ", epoch.str());
   TG_CHECK(base.defined() && base.dtype() == kFloat64 && base.dim() == 1 &&
                base.numel() == static_cast<int64_t>(base_lrs_.size()),
            "LRScheduler", "cannot load the scheduler state: base_lrs must be float64[", base_lrs_.size(),

@@ -3,6 +3,7 @@
 #include "optim/optimizer.h"
 
 #include <algorithm>
+#include <limits>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -17,7 +18,8 @@ namespace {
 // "12.rest" -> 12 and the position after the dot; nullopt unless digits then a dot.
 std::optional<std::pair<int64_t, std::string>> split_index(const std::string& s) {
   const size_t dot = s.find('.');
-  if (dot == 0 || dot == std::string::npos || dot + 1 == s.size()) return std::nullopt;
+  // More than 18 digits cannot be an index (and could overflow std::stoll).
+  if (dot == 0 || dot > 18 || dot == std::string::npos || dot + 1 == s.size()) return std::nullopt;
   for (size_t i = 0; i < dot; ++i)
     if (s[i] < '0' || s[i] > '9') return std::nullopt;
   return std::make_pair(std::stoll(s.substr(0, dot)), s.substr(dot + 1));
@@ -200,8 +202,10 @@ Optimizer::LoadPlan Optimizer::plan_load(const TensorDict& dict) const {
     }
     const Tensor& p = params[index];
     if (field == "step") {
-      if (t.dtype() != kInt64 || t.numel() != 1 || t.item<int64_t>() < 1) {
-        problems.push_back(key + ": expected a positive int64 step count, got " + t.str());
+      // Below the int64 maximum: the next step() counts one more.
+      if (t.dtype() != kInt64 || t.numel() != 1 || t.item<int64_t>() < 1 ||
+          t.item<int64_t>() == std::numeric_limits<int64_t>::max()) {
+        problems.push_back(key + ": expected a positive int64 step count below 2^63 - 1, got " + t.str());
       } else {
         loaded[index].step = t.item<int64_t>();
         with_step.insert(index);
@@ -212,7 +216,7 @@ Optimizer::LoadPlan Optimizer::plan_load(const TensorDict& dict) const {
       problems.push_back(key + ": expected " + dtype_name(p.dtype()) + shape_str(p.shape()) + " like its parameter, got " +
                          t.str());
     } else {
-      loaded[index].buffers[field] = t.detach().clone();
+      loaded[index].buffers[field] = t.detach().to(p.device()).clone();
     }
   }
 

@@ -7,7 +7,7 @@ source scripts/deps.sh
 ensure_packages g++ cmake pkg-config libxsimd-dev doctest-dev libbenchmark-dev zlib1g-dev python3-numpy
 
 jobs=$(nproc)
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DTAPEGRAD_BUILD_TESTS=ON
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DTAPEGRAD_BUILD_TESTS=ON -DTAPEGRAD_BUILD_BENCH=ON
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs" --timeout 900
 bash scripts/test_embed.sh

@@ -87,7 +87,8 @@ TEST_CASE("softmax and log_softmax are exact on inputs of +-1e4") {
     CAPTURE(dt);
     Tensor x = tensor<double>({1e4, 1e4 - 1, -1e4}).to(dt);
     Tensor p = softmax(x, 0), lp = log_softmax(x, 0);
-    const double tol = dt == kFloat32 ? 3e-7 : 1e-16;  // float32: about 2 ulps of values below 1
+    // About 2 ulps of values below 1 (the cpu backend's vector exp is within 2 ulps of libm).
+    const double tol = dt == kFloat32 ? 3e-7 : 2.5e-16;
     CHECK(std::abs(p.at({0}) - 1 / z) <= tol);
     CHECK(std::abs(p.at({1}) - std::exp(-1.0) / z) <= tol);
     CHECK(p.at({2}) == 0.0);

@@ -39,10 +39,28 @@ Tensor Tensor::to(DType t) const {
   return copy_as(*this, t, "ToCopyBackward");
 }
 
+// A copy between the host and a device runs on the device's backend, whose copy kernel takes
+// a CPU operand on either side (it makes a strided source contiguous on its own side first).
 Tensor Tensor::to(Device d) const {
   if (d == device()) return *this;
-  TG_ERROR("to", "cannot move ", str(), " to ", d.str(), ": this build has no backend for ",
-           d.str(), " (configure with TAPEGRAD_CUDA=ON on a machine with nvcc)");
+  const Device accelerator = d.is_cpu() ? device() : d;
+  TG_CHECK(kernel::current_backend(accelerator.type) != "none", "to", "cannot move ", str(), " to ",
+           d.str(), ": this build has no backend for ", accelerator.str(),
+           " (configure with TAPEGRAD_CUDA=ON on a machine with nvcc)");
+  Tensor out;
+  try {
+    out = empty(shape(), TensorOptions(dtype()).device(d));
+  } catch (const Error& e) {  // e.g. no usable GPU: say which move failed
+    TG_ERROR("to", "cannot move ", str(), " to ", d.str(), ": ", e.what());
+  }
+  kernel::lookup(kernel::table_for(accelerator).copy, kernel::OpId::copy, dtype(), accelerator)(out, *this);
+  if (is_floating(dtype())) {
+    const Device back = device();
+    autograd::record("ToCopyBackward", {*this}, {out}, {}, [back](const autograd::BackwardContext& c) {
+      return TensorList{c.grads[0].to(back)};
+    });
+  }
+  return out;
 }
 
 const Tensor& Tensor::copy_(const Tensor& src) const {

@@ -1,6 +1,8 @@
 // The cpu backend's caching allocator: 64-byte aligned blocks that are kept per size class when
 // freed and handed out again, so a training loop that makes the same tensors every step stops
 // calling malloc (and stops faulting in fresh pages) after its first step.
+#include <sanitizer/asan_interface.h>
+
 #include <bit>
 #include <cstdlib>
 #include <mutex>
@@ -39,6 +41,7 @@ class CachingAllocator final : public Allocator {
         it->second.pop_back();
         ++stats_.reuses;
         stats_.cached_bytes -= static_cast<int64_t>(size);
+        ASAN_UNPOISON_MEMORY_REGION(p, nbytes);
         return p;
       }
       ++stats_.system_allocations;
@@ -49,6 +52,9 @@ class CachingAllocator final : public Allocator {
       stats_.in_use_bytes -= static_cast<int64_t>(size);
       throw std::bad_alloc();
     }
+    // Under AddressSanitizer the rounding slack is out of bounds and a cached block is freed
+    // memory (the ASAN_* macros are no-ops otherwise).
+    ASAN_POISON_MEMORY_REGION(static_cast<char*>(p) + nbytes, size - nbytes);
     return p;
   }
 
@@ -60,6 +66,7 @@ class CachingAllocator final : public Allocator {
       std::free(p);
       return;
     }
+    ASAN_POISON_MEMORY_REGION(p, size);
     free_[size].push_back(p);
     stats_.cached_bytes += static_cast<int64_t>(size);
   }

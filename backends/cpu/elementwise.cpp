@@ -54,12 +54,13 @@ TG_CHECK_ORDER(Compare, eq, le) TG_CHECK_ORDER(Compare, eq, gt) TG_CHECK_ORDER(C
 
 constexpr bool is_comparison(OpId op) { return op >= OpId::eq && op <= OpId::ge; }
 
-// The integer / bool forms, as the reference computes them.
+// The integer / bool forms, as the reference computes them (int64 wrapping around).
 template <OpId Op, typename T>
 auto scalar_binary(T a, T b) {
-  if constexpr (Op == OpId::add) return static_cast<T>(a + b);
-  if constexpr (Op == OpId::sub) return static_cast<T>(a - b);
-  if constexpr (Op == OpId::mul) return static_cast<T>(a * b);
+  using W = std::conditional_t<std::is_same_v<T, int64_t>, uint64_t, T>;
+  if constexpr (Op == OpId::add) return static_cast<T>(W(a) + W(b));
+  if constexpr (Op == OpId::sub) return static_cast<T>(W(a) - W(b));
+  if constexpr (Op == OpId::mul) return static_cast<T>(W(a) * W(b));
   if constexpr (Op == OpId::div) return static_cast<T>(a / b);
   if constexpr (Op == OpId::eq) return a == b;
   if constexpr (Op == OpId::ne) return a != b;

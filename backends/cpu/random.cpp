@@ -1,13 +1,11 @@
-// The cpu backend's random fills: the reference's Philox streams, split among threads. Element
-// i (row-major) draws from counter offset + i, so the values are bitwise those of the
-// reference backend, whatever the thread count. The draws stay scalar: they feed weight
-// initialisation and dropout masks, a small share of a training step.
-#include <cmath>
-
-#include "autograd/random.h"
+// The cpu backend's random fills: the reference's Philox streams (backends/philox_draws.h),
+// split among threads. Element i (row-major) draws from counter offset + i, so the values are
+// bitwise those of the reference backend, whatever the thread count. The draws stay scalar:
+// they feed weight initialisation and dropout masks, a small share of a training step.
 #include "backends/cpu/cpu_kernels.h"
 #include "backends/cpu/parallel.h"
 #include "backends/cpu/strided.h"
+#include "backends/philox_draws.h"
 
 namespace tg::cpu {
 
@@ -32,19 +30,12 @@ void fill_random(const Tensor& dst, const Draw& draw) {
 
 }  // namespace
 
-// The same expressions as backends/reference/copy_fill.cpp, so the roundings agree.
 void uniform(const Tensor& dst, uint64_t seed, uint64_t offset, double low, double high) {
-  fill_random(dst, [&](uint64_t i) {
-    double v = low + (high - low) * philox_uniform(offset + i, seed);
-    // A float32 rounding of a value just below `high` may equal it; keep the interval open.
-    if (dst.dtype() == kFloat32 && static_cast<float>(v) >= static_cast<float>(high))
-      v = std::nextafter(static_cast<float>(high), static_cast<float>(low));
-    return v;
-  });
+  fill_random(dst, kernel::UniformDraw{seed, offset, low, high, dst.dtype()});
 }
 
 void normal(const Tensor& dst, uint64_t seed, uint64_t offset, double mean, double std) {
-  fill_random(dst, [&](uint64_t i) { return mean + std * philox_normal(offset + i, seed); });
+  fill_random(dst, kernel::NormalDraw{seed, offset, mean, std});
 }
 
 }  // namespace tg::cpu

@@ -142,7 +142,8 @@ void sum_by_columns(const SumPlan& p, T* y, const T* x, const TypedKernels<T>& k
       double* acc = partial ? partial + it * kColumnBlock : local;
       std::fill_n(acc, n, 0.0);
       red.for_rows(c * kRowsPerChunk, std::min(n_red, (c + 1) * kRowsPerChunk),
-                   [&](const auto& r, int64_t len, const auto& s) {
+                   // Init-captures: clang before 16 cannot capture structured bindings.
+                   [&, n = n, in_offset = in_offset](const auto& r, int64_t len, const auto& s) {
                      for (int64_t i = 0; i < len; ++i)
                        k.accumulate(n, x + in_offset + r[0] + i * s[0], acc);
                    });

@@ -1,5 +1,4 @@
-// The cpu backend's kernel table: its SIMD kernels, and, named op by op, the reference kernels
-// it runs for the ops it has no kernel of its own for yet.
+// The cpu backend's kernel table: a kernel of its own for every op the reference backend has.
 #include "backends/cpu/cpu.h"
 #include "backends/cpu/cpu_kernels.h"
 
@@ -31,36 +30,30 @@ kernel::KernelTable make_table() {
   t.max = {max, kFloatingTypes};
   t.min = {min, kFloatingTypes};
   t.matmul = {matmul, kFloatingTypes};
+  t.conv2d = {conv2d, kFloatingTypes};
+  t.conv_transpose2d = {conv_transpose2d, kFloatingTypes};
+  t.conv2d_weight = {conv2d_weight, kFloatingTypes};
 
-  // The reference backend's kernels, by choice, for the ops below: they run correctly on the
-  // cpu backend (TAPEGRAD_BACKEND=cpu runs every test) at reference speed until each gets its
-  // own kernel here (conv via im2col on cpu::gemm, pooling, batch norm, softmax, fused losses,
-  // fused optimizer updates).
-  // A slot the reference leaves empty stays empty: asking for it is an error, not a fallback.
-  const kernel::KernelTable ref = reference::make_table();
-  t.conv2d = ref.conv2d;
-  t.conv_transpose2d = ref.conv_transpose2d;
-  t.conv2d_weight = ref.conv2d_weight;
-  t.max_pool2d = ref.max_pool2d;
-  t.max_pool2d_backward = ref.max_pool2d_backward;
-  t.max_pool2d_gather = ref.max_pool2d_gather;
-  t.avg_pool2d = ref.avg_pool2d;
-  t.avg_pool2d_backward = ref.avg_pool2d_backward;
-  t.batch_norm = ref.batch_norm;
-  t.batch_norm_backward = ref.batch_norm_backward;
-  t.softmax = ref.softmax;
-  t.log_softmax = ref.log_softmax;
-  t.softmax_backward = ref.softmax_backward;
-  t.log_softmax_backward = ref.log_softmax_backward;
-  t.binary_cross_entropy = ref.binary_cross_entropy;
-  t.binary_cross_entropy_backward = ref.binary_cross_entropy_backward;
-  t.bce_with_logits = ref.bce_with_logits;
-  t.bce_with_logits_backward = ref.bce_with_logits_backward;
-  t.cross_entropy = ref.cross_entropy;
-  t.cross_entropy_backward = ref.cross_entropy_backward;
-  t.sgd_update = ref.sgd_update;
-  t.adam_update = ref.adam_update;
-  t.rmsprop_update = ref.rmsprop_update;
+  t.max_pool2d = {max_pool2d, kFloatingTypes};
+  t.max_pool2d_backward = {max_pool2d_backward, kFloatingTypes};
+  t.max_pool2d_gather = {max_pool2d_gather, kFloatingTypes};
+  t.avg_pool2d = {avg_pool2d, kFloatingTypes};
+  t.avg_pool2d_backward = {avg_pool2d_backward, kFloatingTypes};
+  t.batch_norm = {batch_norm, kFloatingTypes};
+  t.batch_norm_backward = {batch_norm_backward, kFloatingTypes};
+  t.softmax = {softmax, kFloatingTypes};
+  t.log_softmax = {log_softmax, kFloatingTypes};
+  t.softmax_backward = {softmax_backward, kFloatingTypes};
+  t.log_softmax_backward = {log_softmax_backward, kFloatingTypes};
+  t.binary_cross_entropy = {binary_cross_entropy, kFloatingTypes};
+  t.binary_cross_entropy_backward = {binary_cross_entropy_backward, kFloatingTypes};
+  t.bce_with_logits = {bce_with_logits, kFloatingTypes};
+  t.bce_with_logits_backward = {bce_with_logits_backward, kFloatingTypes};
+  t.cross_entropy = {cross_entropy, kFloatingTypes};
+  t.cross_entropy_backward = {cross_entropy_backward, kFloatingTypes};
+  t.sgd_update = {sgd_update, kFloatingTypes};
+  t.adam_update = {adam_update, kFloatingTypes};
+  t.rmsprop_update = {rmsprop_update, kFloatingTypes};
   return t;
 }
 

@@ -1,7 +1,5 @@
 // Reference copy (with dtype conversion), fill, and the Philox random fills.
-#include <cmath>
-
-#include "autograd/random.h"
+#include "backends/philox_draws.h"
 #include "backends/reference/reference.h"
 #include "backends/reference/strided.h"
 
@@ -39,17 +37,11 @@ static void fill_random(const Tensor& dst, Draw draw) {
 }
 
 void uniform(const Tensor& dst, uint64_t seed, uint64_t offset, double low, double high) {
-  fill_random(dst, [&](uint64_t i) {
-    double v = low + (high - low) * philox_uniform(offset + i, seed);
-    // A float32 rounding of a value just below `high` may equal it; keep the interval open.
-    if (dst.dtype() == kFloat32 && static_cast<float>(v) >= static_cast<float>(high))
-      v = std::nextafter(static_cast<float>(high), static_cast<float>(low));
-    return v;
-  });
+  fill_random(dst, kernel::UniformDraw{seed, offset, low, high, dst.dtype()});
 }
 
 void normal(const Tensor& dst, uint64_t seed, uint64_t offset, double mean, double std) {
-  fill_random(dst, [&](uint64_t i) { return mean + std * philox_normal(offset + i, seed); });
+  fill_random(dst, kernel::NormalDraw{seed, offset, mean, std});
 }
 
 }  // namespace tg::reference

@@ -53,9 +53,12 @@ void unary(const Tensor& out, const Tensor& in, double alpha, double beta) {
 
 template <OpId Op, typename T>
 static auto binary_value(T a, T b) {
-  if constexpr (Op == OpId::add) return a + b;
-  if constexpr (Op == OpId::sub) return a - b;
-  if constexpr (Op == OpId::mul) return a * b;
+  // int64 add, sub and mul wrap around (two's complement) as in NumPy and PyTorch: computed in
+  // uint64, since signed overflow is undefined behaviour in C++.
+  using W = std::conditional_t<std::is_same_v<T, int64_t>, uint64_t, T>;
+  if constexpr (Op == OpId::add) return static_cast<decltype(a + b)>(W(a) + W(b));
+  if constexpr (Op == OpId::sub) return static_cast<decltype(a - b)>(W(a) - W(b));
+  if constexpr (Op == OpId::mul) return static_cast<decltype(a * b)>(W(a) * W(b));
   if constexpr (Op == OpId::div) return a / b;
   if constexpr (Op == OpId::eq) return a == b;
   if constexpr (Op == OpId::ne) return a != b;

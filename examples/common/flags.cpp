@@ -24,6 +24,9 @@ const char* kUsage = R"(options:
   --size N             dcgan image size: 32 or 64                      (default 32)
   --latent N           vae latent dimension                            (default 20)
   --limit N            use only the first N training examples
+  --loss NAME          wgan_gp: wgan-gp, or gan for the standard GAN loss     (default wgan-gp)
+  --pack N             wgan_gp: the critic judges N examples at once (PacGAN) (default 1)
+  --score FILE         classifier: classify the images in FILE (.npy) and print their class histogram
   --detect-anomaly     raise on the first NaN/Inf in a forward or backward op
   --profile            print the per-op time profile of one training step
   --dump-graph FILE    write one training step's tape as Graphviz DOT
@@ -63,6 +66,9 @@ Flags parse_flags(int argc, char** argv, const std::string& program, const std::
       {"--latent", [&](const std::string& v) { f.latent = static_cast<int>(to_int("--latent", v)); }},
       {"--limit", [&](const std::string& v) { f.limit = to_int("--limit", v); }},
       {"--dump-graph", [&](const std::string& v) { f.dump_graph = v; }},
+      {"--score", [&](const std::string& v) { f.score = v; }},
+      {"--loss", [&](const std::string& v) { f.loss = v; }},
+      {"--pack", [&](const std::string& v) { f.pack = to_int("--pack", v); }},
   };
   std::map<std::string, bool*> switches = {{"--detect-anomaly", &f.detect_anomaly}, {"--profile", &f.profile}};
   for (int i = 1; i < argc; ++i) {
@@ -92,6 +98,8 @@ Flags parse_flags(int argc, char** argv, const std::string& program, const std::
   if (f.batch == 0) throw std::runtime_error("--batch must be at least 1");
   if (f.size != 32 && f.size != 64) throw std::runtime_error("--size must be 32 or 64");
   if (f.latent == 0) throw std::runtime_error("--latent must be at least 1");
+  if (f.pack == 0) throw std::runtime_error("--pack must be at least 1");
+  if (f.loss != "wgan-gp" && f.loss != "gan") throw std::runtime_error("--loss must be wgan-gp or gan, got '" + f.loss + "'");
   return f;
 }
 

@@ -20,6 +20,9 @@ struct Flags {
   int size = 32;                       // dcgan: 32 or 64
   int latent = 20;                     // vae: latent dimension (2 gives a latent map)
   int64_t limit = 0;                   // >0: use only this many training examples
+  std::string score;                   // classifier: a samples .npy to classify
+  std::string loss = "wgan-gp";        // wgan_gp: wgan-gp | gan (the baseline that collapses)
+  int64_t pack = 1;                    // wgan_gp: examples the critic judges together (PacGAN)
   bool detect_anomaly = false;
   bool profile = false;                // print the per-op profile of one step
   std::string dump_graph;              // write one step's tape as Graphviz DOT

@@ -2,6 +2,11 @@
 // distance, kept 1-Lipschitz by penalising (||grad_x critic(x_hat)|| - 1)^2 at random points
 // between real and fake examples; that gradient is itself differentiated (create_graph).
 // Default data: the 8-Gaussian ring (2-D points); image sets are learnt on flattened pixels.
+// --loss gan trains the same networks as a standard GAN instead (the non-saturating BCE loss of
+// Goodfellow et al., one critic step per generator step, no penalty): the baseline that
+// collapses onto a few ring8 modes, which the Wasserstein loss with its penalty avoids.
+// --pack M lets the critic judge M examples at once, concatenated (PacGAN, Lin et al. 2018): a
+// generator that puts its samples on few modes makes packs real ones rarely form, and is caught.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -13,6 +18,7 @@
 #include "flags.h"
 #include "progress.h"
 #include "report.h"
+#include "scatter.h"
 #include "training.h"
 
 namespace nn = tg::nn;
@@ -28,8 +34,6 @@ constexpr double kLearningRate = 1e-4;
 constexpr double kBeta1 = 0.0, kBeta2 = 0.9;
 constexpr int64_t kRingExamples = 256000;  // ring8 / shapes without --limit: 400 steps per epoch at batch 128
 constexpr int64_t kSampleCount = 512;  // fixed-noise samples per picture
-constexpr int64_t kPlotSize = 128;     // pixels of the 2-D scatter picture
-constexpr double kPlotExtent = 3.0;    // it shows [-3, 3]^2 (the ring has radius 2)
 
 // noise -> hidden -> hidden -> hidden -> example (tanh for images in [-1, 1], linear for points).
 nn::Sequential make_generator(int64_t out, bool images) {
@@ -57,19 +61,6 @@ Tensor gradient_penalty(nn::Sequential& critic, const Tensor& real, const Tensor
   return kPenaltyWeight * tg::mean(tg::square(norm - 1.0));
 }
 
-// 2-D points as a white-on-black scatter picture [1, kPlotSize, kPlotSize] of [-3, 3]^2.
-Tensor scatter_image(const Tensor& points) {
-  Tensor image = tg::zeros({1, kPlotSize, kPlotSize});
-  float* pixel = image.data_ptr<float>();
-  std::vector<float> xy = points.contiguous().to_vector<float>();
-  for (size_t i = 0; i + 1 < xy.size(); i += 2) {
-    auto to_pixel = [](float v) { return static_cast<int64_t>((v + kPlotExtent) / (2 * kPlotExtent) * kPlotSize); };
-    int64_t col = to_pixel(xy[i]), row = kPlotSize - 1 - to_pixel(xy[i + 1]);
-    if (col >= 0 && col < kPlotSize && row >= 0 && row < kPlotSize) pixel[row * kPlotSize + col] = 1.0f;
-  }
-  return image;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -84,12 +75,16 @@ int main(int argc, char** argv) try {
   const bool images = example.size() == 3;
   const int64_t dim = tg::numel_of(example);
   tg::data::DataLoader loader(dataset, tg::data::DataLoaderOptions(flags.batch).shuffle(true).seed(flags.seed).drop_last(true));
-  const int64_t per_epoch = loader.size() / kCriticSteps;  // generator steps per epoch
-  TG_CHECK(per_epoch > 0, "wgan_gp", "an epoch needs ", kCriticSteps, " batches of ", flags.batch, ", the data has ",
+  const bool gan = flags.loss == "gan";
+  const int critic_steps = gan ? 1 : kCriticSteps;  // critic updates per generator update
+  const int64_t per_epoch = loader.size() / critic_steps;  // generator steps per epoch
+  TG_CHECK(per_epoch > 0, "wgan_gp", "an epoch needs ", critic_steps, " batches of ", flags.batch, ", the data has ",
            dataset->size(), " examples");
 
   nn::Sequential generator = make_generator(dim, images);
-  nn::Sequential critic = make_critic(dim);
+  TG_CHECK(flags.batch % flags.pack == 0, "wgan_gp", "--batch ", flags.batch, " is not a multiple of --pack ", flags.pack);
+  const int64_t packed = dim * flags.pack;  // one critic input: --pack examples side by side
+  nn::Sequential critic = make_critic(packed);
   const double lr = flags.lr > 0 ? flags.lr : kLearningRate;
   tg::optim::Adam opt_g(generator->parameters(), tg::optim::AdamOptions(lr).betas({kBeta1, kBeta2}));
   tg::optim::Adam opt_c(critic->parameters(), tg::optim::AdamOptions(lr).betas({kBeta1, kBeta2}));
@@ -100,7 +95,8 @@ int main(int argc, char** argv) try {
   int64_t step = flags.resume.empty() ? 0 : checkpoint.load(flags.resume);
   const int64_t total = flags.steps > 0 ? std::min<int64_t>(flags.steps, flags.epochs * per_epoch) : flags.epochs * per_epoch;
   std::cout << "wgan_gp: " << dataset->size() << " examples of " << tg::shape_str(example) << ", " << per_epoch
-            << " generator steps (" << kCriticSteps << " critic batches of " << flags.batch << " each) per epoch, backend "
+            << " generator steps (" << critic_steps << " critic batches of " << flags.batch << " each) per epoch, loss "
+            << flags.loss << ", backend "
             << tg::kernel::current_backend() << (step ? ", resumed at step " + std::to_string(step) : "") << "\n";
 
   examples::MetricsLog metrics(flags.out + "/metrics.csv");
@@ -111,7 +107,7 @@ int main(int argc, char** argv) try {
   const auto start = std::chrono::steady_clock::now();
   for (int epoch = static_cast<int>(step / per_epoch); epoch < flags.epochs && step < total; ++epoch) {
     loader.set_epoch(epoch);
-    int64_t skip = (step - epoch * per_epoch) * kCriticSteps;  // batches used before --resume
+    int64_t skip = (step - epoch * per_epoch) * critic_steps;  // batches used before --resume
     double sum_c = 0, sum_g = 0, sum_w = 0, sum_gp = 0;
     int64_t count = 0, critic_step = 0;
     examples::Metrics grad_norms;
@@ -122,25 +118,35 @@ int main(int argc, char** argv) try {
       if (count == per_epoch) break;
       const bool inspect = first_step;  // the step --profile and --dump-graph look at
       if (flags.profile && inspect && !profiler) profiler = std::make_unique<tg::profiler::Profiler>();
-      const bool dump = !flags.dump_graph.empty() && inspect && critic_step == kCriticSteps - 1;
+      const bool dump = !flags.dump_graph.empty() && inspect && critic_step == critic_steps - 1;
 
-      // Critic: minimise E[critic(fake)] - E[critic(real)] + penalty.
-      Tensor real = batch.data.reshape({-1, dim});
+      // Critic: minimise E[critic(fake)] - E[critic(real)] + penalty (--loss gan: BCE of the
+      // logits against 1 on real, 0 on fake).
+      const int64_t b = batch.data.size(0);  // examples; n critic inputs of --pack examples each
+      Tensor real = batch.data.reshape({-1, packed});
       const int64_t n = real.size(0);
-      Tensor fake = generator->forward(tg::randn({n, kNoiseSize})).detach();
-      real_score = critic->forward(real).mean();
-      fake_score = critic->forward(fake).mean();
-      penalty = gradient_penalty(critic, real, fake);
-      loss_c = fake_score - real_score + penalty;
+      Tensor fake = generator->forward(tg::randn({b, kNoiseSize})).detach().reshape({n, packed});
+      Tensor real_logits = critic->forward(real).reshape({n}), fake_logits = critic->forward(fake).reshape({n});
+      real_score = real_logits.mean();
+      fake_score = fake_logits.mean();
+      if (gan) {
+        penalty = tg::zeros({});
+        loss_c = tg::binary_cross_entropy_with_logits(real_logits, tg::ones({n})) +
+                 tg::binary_cross_entropy_with_logits(fake_logits, tg::zeros({n}));
+      } else {
+        penalty = gradient_penalty(critic, real, fake);
+        loss_c = fake_score - real_score + penalty;
+      }
       opt_c.zero_grad();
       loss_c.backward({}, /*retain_graph=*/dump);
       opt_c.step();
-      if (++critic_step < kCriticSteps) continue;
+      if (++critic_step < critic_steps) continue;
       critic_step = 0;
       grad_norms = examples::weight_grad_norms("C", *critic);
 
-      // Generator: minimise -E[critic(G(z))].
-      Tensor loss_g = -critic->forward(generator->forward(tg::randn({n, kNoiseSize}))).mean();
+      // Generator: minimise -E[critic(G(z))] (--loss gan: -log D(G(z)), BCE against 1).
+      Tensor g_scores = critic->forward(generator->forward(tg::randn({b, kNoiseSize})).reshape({n, packed})).reshape({n});
+      Tensor loss_g = gan ? tg::binary_cross_entropy_with_logits(g_scores, tg::ones({n})) : -g_scores.mean();
       opt_g.zero_grad();
       loss_g.backward({}, /*retain_graph=*/dump);
       opt_g.step();
@@ -153,7 +159,7 @@ int main(int argc, char** argv) try {
         std::cout << "wrote the tape of step " << step << " to " << flags.dump_graph << "\n";
       }
       if (profiler) {
-        std::cout << "\nprofile of step " << step << " (" << kCriticSteps << " critic updates, 1 generator update):\n"
+        std::cout << "\nprofile of step " << step << " (" << critic_steps << " critic updates, 1 generator update):\n"
                   << profiler->table() << "\n";
         profiler.reset();
       }
@@ -174,7 +180,7 @@ int main(int argc, char** argv) try {
       if (images) {
         tg::save_image(samples.reshape({-1, example[0], example[1], example[2]}), path, 8, 2, true, tg::ValueRange{-1.0, 1.0});
       } else {
-        tg::save_image(scatter_image(samples), path);
+        tg::save_image(examples::scatter_image(samples), path);
       }
     }
     checkpoint.save(flags.out + "/checkpoint.npz", step);
@@ -191,9 +197,12 @@ int main(int argc, char** argv) try {
     tg::NoGradGuard no_grad;
     tg::save_npy(generator->forward(tg::randn({flags.save_samples, kNoiseSize})), flags.out + "/samples.npy");
   }
-  examples::write_run_report(flags, "WGAN-GP", metrics, {"loss_C", "loss_G", "W", "GP"}, flags.epochs,
-                             {"W is the critic's estimate of the Wasserstein-1 distance, E[critic(x)] - E[critic(G(z))]; "
-                              "GP the gradient penalty (lambda = 10). For ring8 each picture plots 512 samples of [-3, 3]^2."});
+  examples::write_run_report(flags, gan ? "WGAN-GP networks, standard GAN loss" : "WGAN-GP", metrics,
+                             {"loss_C", "loss_G", "W", "GP"}, flags.epochs,
+                             {gan ? "--loss gan: BCE losses, one critic step per generator step; W is the gap of mean logits "
+                                    "E[critic(x)] - E[critic(G(z))] and GP is 0. For ring8 each picture plots 512 samples of [-3, 3]^2."
+                                  : "W is the critic's estimate of the Wasserstein-1 distance, E[critic(x)] - E[critic(G(z))]; "
+                                    "GP the gradient penalty (lambda = 10). For ring8 each picture plots 512 samples of [-3, 3]^2."});
   std::cout << "wrote " << flags.out << "/report.html\n";
   return 0;
 } catch (const std::exception& e) {

@@ -29,7 +29,8 @@ constexpr uint64_t kGzipMinSize = 18;  // 10-byte header + 8-byte trailer (RFC 1
 // A deflate stream of n bytes inflates to at most 1032 n bytes (one 258-byte match per 2 bits).
 constexpr uint64_t kMaxDeflateRatio = 1032;
 constexpr uint64_t kZlibWindow = 1u << 30;  // zlib counts in 32-bit uInt
-// Caps the element count while multiplying dimensions, so count * 8 bytes cannot overflow.
+// Caps the element count while multiplying dimensions, so count * 8 bytes cannot overflow
+// (and the strides stay far inside int64).
 constexpr uint64_t kMaxElements = uint64_t{1} << 59;
 
 uint64_t big_endian(const uint8_t* p, int nbytes) {
@@ -170,8 +171,10 @@ void decode_values(const uint8_t* src, uint64_t n, const IdxType& type, const Te
 
 }  // namespace
 
-Tensor read_idx(const std::string& path) {
-  IdxStream in(read_file(path, "read_idx"), path);
+Tensor read_idx(const std::string& path) { return idx_from_bytes(read_file(path, "read_idx"), path); }
+
+Tensor idx_from_bytes(std::string bytes, const std::string& what) {
+  IdxStream in(std::move(bytes), what);
   if (in.empty()) in.corrupt("the file is empty");
   uint8_t magic[4] = {0, 0, 0, 0};
   in.read(magic, 4, "the magic number");
@@ -190,11 +193,13 @@ Tensor read_idx(const std::string& path) {
   in.read(dims.data(), dims.size(), "the dimensions");
   Shape shape;
   uint64_t count = 1;
+  uint64_t extent = 1;  // the product of the dimensions other than 0, which the strides reach
   for (int i = 0; i < rank; ++i) {
     const uint64_t d = big_endian(dims.data() + 4 * i, 4);
     shape.push_back(static_cast<int64_t>(d));
-    if (d != 0 && count > kMaxElements / d)
+    if (extent > kMaxElements / std::max<uint64_t>(d, 1))
       in.corrupt("dimension ", i, " (", d, ") makes more elements than any file can hold");
+    extent *= std::max<uint64_t>(d, 1);
     count *= d;
   }
   const uint64_t payload = count * type->size;

@@ -14,5 +14,8 @@ namespace tg::data {
 // file's size (for gzip, the size in its trailer) before anything is allocated; a bad file is a
 // tg::Error naming the file and the problem.
 Tensor read_idx(const std::string& path);
+// The same from a file's bytes already in memory; `what` names it in errors (read_idx passes
+// the path).
+Tensor idx_from_bytes(std::string bytes, const std::string& what = "idx");
 
 }  // namespace tg::data

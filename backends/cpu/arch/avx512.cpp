@@ -8,12 +8,24 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
+#include "backends/cpu/conv_micro.h"
+#include "backends/cpu/fused_set.h"
 #include "backends/cpu/kernel_set.h"
 
 namespace tg::cpu {
 
 const IsaKernels& avx512_kernels() {
   static const IsaKernels kernels = simd::make_isa_kernels<xsimd::avx512f>("avx512");
+  return kernels;
+}
+
+const ConvIsaKernels& avx512_conv_kernels() {
+  static const ConvIsaKernels kernels = simd::make_conv_kernels<xsimd::avx512f>("avx512");
+  return kernels;
+}
+
+const FusedIsaKernels& avx512_fused_kernels() {
+  static const FusedIsaKernels kernels = simd::make_fused_kernels<xsimd::avx512f>("avx512");
   return kernels;
 }
 

@@ -1,0 +1,74 @@
+// The cuda backend's kernel table: a CUDA kernel for every op of autograd/op_list.def, in
+// float32 and float64 (copies, fills and comparisons in every dtype, add / sub / mul in int64).
+#include "backends/cuda/cuda.h"
+#include "backends/cuda/cuda_kernels.h"
+#include "backends/cuda/runtime.h"
+
+namespace tg::cuda {
+namespace {
+
+// The caching allocator serves cuda:0 from the moment the library is loaded: a factory
+// allocates before it looks up a kernel, so installing it with the registry would be too
+// late. (This file is always linked: the registry calls make_table.) No CUDA call is made
+// until the first allocation.
+[[maybe_unused]] const bool kAllocatorInstalled = (install_allocator(), true);
+
+}  // namespace
+
+kernel::KernelTable make_table() {
+  using kernel::kAllTypes;
+  using kernel::kFloatingTypes;
+  using kernel::OpId;
+  constexpr kernel::DTypeMask kArithmetic = kFloatingTypes | kernel::mask_of(kInt64);
+  kernel::KernelTable t;
+  t.copy = {copy, kAllTypes};
+  t.fill = {fill, kAllTypes};
+  t.uniform = {uniform, kFloatingTypes};
+  t.normal = {normal, kFloatingTypes};
+#define TG_UNARY(name) t.name = {unary<OpId::name>, kFloatingTypes};
+  TG_UNARY(neg) TG_UNARY(exp) TG_UNARY(log) TG_UNARY(sqrt) TG_UNARY(rsqrt) TG_UNARY(abs)
+  TG_UNARY(sign) TG_UNARY(relu) TG_UNARY(leaky_relu) TG_UNARY(sigmoid) TG_UNARY(tanh)
+  TG_UNARY(softplus) TG_UNARY(pow_scalar) TG_UNARY(clamp)
+#undef TG_UNARY
+#define TG_BINARY(name, types) t.name = {binary<OpId::name>, types};
+  TG_BINARY(add, kArithmetic) TG_BINARY(sub, kArithmetic) TG_BINARY(mul, kArithmetic)
+  TG_BINARY(div, kFloatingTypes)
+  TG_BINARY(eq, kAllTypes) TG_BINARY(ne, kAllTypes) TG_BINARY(lt, kAllTypes)
+  TG_BINARY(le, kAllTypes) TG_BINARY(gt, kAllTypes) TG_BINARY(ge, kAllTypes)
+#undef TG_BINARY
+  t.where = {where, kAllTypes};
+  t.sum = {sum, kFloatingTypes};
+  t.max = {max, kFloatingTypes};
+  t.min = {min, kFloatingTypes};
+  t.matmul = {matmul, kFloatingTypes};
+  // convolution and pooling (conv.cu, pool.cu)
+  t.conv2d = {conv2d, kFloatingTypes};
+  t.conv_transpose2d = {conv_transpose2d, kFloatingTypes};
+  t.conv2d_weight = {conv2d_weight, kFloatingTypes};
+  t.max_pool2d = {max_pool2d, kFloatingTypes};
+  t.max_pool2d_backward = {max_pool2d_backward, kFloatingTypes};
+  t.max_pool2d_gather = {max_pool2d_gather, kFloatingTypes};
+  t.avg_pool2d = {avg_pool2d, kFloatingTypes};
+  t.avg_pool2d_backward = {avg_pool2d_backward, kFloatingTypes};
+  // normalisation (norm.cu)
+  t.batch_norm = {batch_norm, kFloatingTypes};
+  t.batch_norm_backward = {batch_norm_backward, kFloatingTypes};
+  // softmax and fused losses (softmax.cu, loss.cu)
+  t.softmax = {softmax, kFloatingTypes};
+  t.log_softmax = {log_softmax, kFloatingTypes};
+  t.softmax_backward = {softmax_backward, kFloatingTypes};
+  t.log_softmax_backward = {log_softmax_backward, kFloatingTypes};
+  t.binary_cross_entropy = {binary_cross_entropy, kFloatingTypes};
+  t.binary_cross_entropy_backward = {binary_cross_entropy_backward, kFloatingTypes};
+  t.bce_with_logits = {bce_with_logits, kFloatingTypes};
+  t.bce_with_logits_backward = {bce_with_logits_backward, kFloatingTypes};
+  t.cross_entropy = {cross_entropy, kFloatingTypes};
+  t.cross_entropy_backward = {cross_entropy_backward, kFloatingTypes};
+  // fused optimizer updates (optim.cu)
+  t.sgd_update = {sgd_update, kFloatingTypes};
+  t.adam_update = {adam_update, kFloatingTypes};
+  t.rmsprop_update = {rmsprop_update, kFloatingTypes};
+  return t;
+}
+
+}  // namespace tg::cuda
