@@ -49,10 +49,6 @@ namespace {
 
 using namespace conv;
 
-constexpr int64_t kTileInputBytes = int64_t{768} << 10;
-constexpr int64_t kChunkBytes = int64_t{256} << 10;
-constexpr int64_t kChunkPixels = 384;  // most pixels per chunk (and the target per unit)
-constexpr int64_t kColumnBytes = int64_t{1} << 20;  // col + result block of a columns unit
 
 // is_dense (conv_common.h): y[n, o] = sum_r x[n, r] w[o, r] per group. False when x or w does
 // not flatten.

@@ -19,6 +19,13 @@ namespace tg::cpu::conv {
 // K block of every product, as gemm.h's KC: a B panel (kc x nr) streams from L2 while the
 // MR rows it meets stay in L1, and C is read and written once per block.
 constexpr int64_t kKC = 384;
+// The budgets of one unit of work (conv.cpp explains them): its padded channels-last input,
+// one chunk of its results and the pixels that chunk holds at most, and a columns unit's col,
+// B and result blocks. With the packed weight, about all a thread holds.
+constexpr int64_t kTileInputBytes = int64_t{768} << 10;
+constexpr int64_t kChunkBytes = int64_t{256} << 10;
+constexpr int64_t kChunkPixels = 384;
+constexpr int64_t kColumnBytes = int64_t{1} << 20;
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }

@@ -44,10 +44,6 @@ namespace {
 
 using namespace conv;
 
-constexpr int64_t kTileInputBytes = int64_t{768} << 10;
-constexpr int64_t kChunkBytes = int64_t{256} << 10;
-constexpr int64_t kChunkPixels = 384;
-constexpr int64_t kColumnBytes = int64_t{1} << 20;  // a columns unit's buffers
 
 // Output rows (or columns) of one phase: h = first + step * u for u < count.
 struct PhaseAxis {

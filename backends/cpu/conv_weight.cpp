@@ -88,6 +88,9 @@ struct WeightProblem {
   int64_t image_size, tile_images;
   int64_t row_blocks, block_rows;
   View4<const T> x, gy;
+  // The taps inside the image: rows [w[4 i], w[4 i + 1]) of the kernel for output row i,
+  // columns [w[4 j + 2], w[4 j + 3]) for output column j.
+  const int64_t* windows = nullptr;
 
   WeightProblem(const ConvTileKernels<T>& k, const Geometry& geo, const Tensor& xt,
                 const Tensor& gyt)
@@ -115,48 +118,54 @@ struct WeightProblem {
   // grp's dW' at dw (overwritten instead when `first`).
   void accumulate(int64_t grp, int64_t m0, int64_t m1, int64_t count, const T* xt, const T* dyt,
                   T* dw, bool first) const {
-    const int64_t mr = tk->mr, nr = tk->nr, P = g.pixels(), Q = count * P, taps = g.taps();
+    const int64_t mr = tk->mr, nr = tk->nr, P = g.pixels(), Q = count * P;
     const int64_t Cg = g.Cg(), Og = g.Og();
     const int64_t steps = ceil_div(Q, kKC), step = ceil_div(Q, steps);
     T* ap = scratch<T>(Slot::tile_a, step * mr);
-    int64_t* origin = scratch<int64_t>(Slot::tile_rows, 3 * step);
-    int64_t* kept_origin = origin + step;  // the pixels a strip keeps: their origins
-    int64_t* b_rows = kept_origin + step;  // and their rows of dY^T
-    auto* inside = reinterpret_cast<unsigned char*>(scratch<int64_t>(Slot::tile_offsets,
-                                                                     ceil_div(taps * step, 8)));
+    int64_t* origin = scratch<int64_t>(Slot::tile_rows, 5 * step);
+    int64_t* row = origin + step;           // output row i of each pixel
+    int64_t* col = row + step;              // and its column j
+    int64_t* kept_origin = col + step;      // the pixels a strip keeps: their origins
+    int64_t* b_rows = kept_origin + step;   // and their rows of dY^T
     int64_t row_offset[16];
     // Leaving out pixels pays when a strip's rows are one or two taps (C/G >= MR); with fewer
     // channels a strip spans many taps, and hardly any pixel misses them all.
     const bool skip_padding = Cg >= mr;
     for (int64_t k0 = 0; k0 < Q; k0 += step) {
       const int64_t klen = std::min(step, Q - k0);
-      // inside[t klen + k]: tap t of pixel k0 + k reads inside the image (else padding).
       for (int64_t k = 0; k < klen; ++k) {
         const int64_t q = k0 + k, n = q / P, i = q % P / g.Wo, j = q % g.Wo;
         origin[k] = ((n * Hp + i * g.sh) * Wp + j * g.sw) * g.C + grp * Cg;
-        for (int64_t t = 0; t < taps && skip_padding; ++t) {
-          const int64_t h = i * g.sh - g.ph + t / g.kW * g.dh;
-          const int64_t v = j * g.sw - g.pw + t % g.kW * g.dw;
-          inside[t * klen + k] = h >= 0 && h < g.H && v >= 0 && v < g.W;
-        }
+        row[k] = i;
+        col[k] = j;
       }
       const bool overwrite = first && k0 == 0;
+      int64_t kept = 0, kept_t0 = -1, kept_t1 = -1;  // the kept pixels are those of taps t0..t1
       for (int64_t r0 = m0; r0 < m1; r0 += mr) {
         // A: the strip of rows (t, c) = r0 ... r0 + mr - 1 (rows past M repeat the last one
         // and land in dW's padding rows), over the pixels where one of its taps reads inside
         // the image: elsewhere its values are padding, zeros that add nothing.
         for (int64_t r = 0; r < mr; ++r) {
-          const int64_t row = std::min(r0 + r, M - 1), t = row / Cg, c = row % Cg;
+          const int64_t rr = std::min(r0 + r, M - 1), t = rr / Cg, c = rr % Cg;
           row_offset[r] = (t / g.kW * g.dh * Wp + t % g.kW * g.dw) * g.C + c;
         }
-        const int64_t t0 = std::min(r0, M - 1) / Cg, t1 = std::min(r0 + mr - 1, M - 1) / Cg;
-        int64_t kept = 0;
-        for (int64_t k = 0; k < klen; ++k) {
-          bool any = !skip_padding;
-          for (int64_t t = t0; t <= t1 && !any; ++t) any = inside[t * klen + k];
-          if (!any) continue;
-          kept_origin[kept] = origin[k];
-          b_rows[kept++] = (k0 + k) * g.O;
+        const int64_t t0 = skip_padding ? std::min(r0, M - 1) / Cg : 0;
+        const int64_t t1 = skip_padding ? std::min(r0 + mr - 1, M - 1) / Cg : g.taps() - 1;
+        if (t0 != kept_t0 || t1 != kept_t1) {
+          kept = 0;
+          for (int64_t k = 0; k < klen; ++k) {
+            bool any = !skip_padding;
+            for (int64_t t = t0; t <= t1 && !any; ++t) {
+              const int64_t a = t / g.kW, b = t % g.kW;
+              any = a >= windows[4 * row[k]] && a < windows[4 * row[k] + 1] &&
+                    b >= windows[4 * col[k] + 2] && b < windows[4 * col[k] + 3];
+            }
+            if (!any) continue;
+            kept_origin[kept] = origin[k];
+            b_rows[kept++] = (k0 + k) * g.O;
+          }
+          kept_t0 = t0;
+          kept_t1 = t1;
         }
         if (kept == 0) {
           if (overwrite)
@@ -189,7 +198,22 @@ void conv2d_weight_kernel(const Tensor& gw, const Tensor& x, const Tensor& gy,
   const Geometry g = geometry(x, gy, gw, p);
   if (g.N * g.pixels() == 0) return fill_zero<T>(gw);
   if (weight_dense<T>(gw, x, gy, g)) return;
-  const WeightProblem<T> wp(tile_kernels<T>(), g, x, gy);
+  WeightProblem<T> wp(tile_kernels<T>(), g, x, gy);
+  // The kernel rows (columns) that land inside the image, per output row (column); in the
+  // calling thread's reused vector, read by the workers through wp.windows.
+  static thread_local std::vector<int64_t> window_storage;
+  window_storage.assign(4 * std::max(g.Ho, g.Wo), 0);
+  const auto window = [](int64_t start, int64_t step, int64_t taps, int64_t size, int64_t* w) {
+    for (int64_t t = taps - 1; t >= 0; --t)
+      if (start + t * step >= 0 && start + t * step < size) w[0] = t;  // the first inside
+    for (int64_t t = 0; t < taps; ++t)
+      if (start + t * step >= 0 && start + t * step < size) w[1] = t + 1;  // past the last
+  };
+  for (int64_t i = 0; i < g.Ho; ++i)
+    window(i * g.sh - g.ph, g.dh, g.kH, g.H, &window_storage[4 * i]);
+  for (int64_t j = 0; j < g.Wo; ++j)
+    window(j * g.sw - g.pw, g.dw, g.kW, g.W, &window_storage[4 * j + 2]);
+  wp.windows = window_storage.data();
   // A tile's copies, plus nr elements of slack that the last B rows' spare lanes may read.
   const int64_t tile_size = wp.tile_images * wp.image_size + wp.tk->nr;
   const int64_t dw_size = g.G * wp.Mpad * wp.ldc;
