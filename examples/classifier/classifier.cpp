@@ -1,9 +1,10 @@
 // A judge of generated images: an MLP classifier trained with tapegrad on the real training set
 // (its test accuracy is printed and logged), saved as <out>/classifier.npz; with --score FILE.npy
-// it classifies a generator's samples and prints their class histogram, the histogram's entropy
-// in bits (log2 10 = 3.32 when the samples spread evenly over the 10 classes, lower when the
-// generator drops classes: mode collapse) and the mean max-softmax confidence (how clearly each
-// sample looks like one class).
+// it loads that model (or trains it first when <out> has none), classifies a generator's samples
+// and prints their class histogram, the histogram's entropy in bits (log2 10 = 3.32 when the
+// samples spread evenly over the 10 classes, lower when the generator drops classes: mode
+// collapse) and the mean max-softmax confidence (how clearly each sample looks like one class).
+// --save-samples N writes N real test images as samples.npy: the reference to score.
 #include <algorithm>
 #include <chrono>
 #include <cmath>

@@ -7,7 +7,8 @@ ELBO), samples.npy (--save-samples N: same layout and range as the tapegrad prog
     /usr/bin/python3 examples/pytorch/train.py dcgan --epochs 1 --limit 6400 --out out/torch_dcgan
 
 Only the random streams differ from tapegrad's (weights, noise and shuffling are drawn by
-PyTorch and NumPy from --seed). CPU only, 2 threads (the machine's cores)."""
+PyTorch and NumPy from --seed). wgan_gp takes the program's --loss gan and --pack N too. CPU
+only, --threads 2 by default (the machine's cores)."""
 import argparse
 import csv
 import gzip
