@@ -30,6 +30,8 @@ using random_fn = void (*)(const Tensor& dst, uint64_t seed, uint64_t offset, do
 using unary_fn = void (*)(const Tensor& out, const Tensor& in, double alpha, double beta);
 using binary_fn = void (*)(const Tensor& out, const Tensor& a, const Tensor& b);
 using ternary_fn = void (*)(const Tensor& out, const Tensor& cond, const Tensor& a, const Tensor& b);
+// gx = x > 0 ? gy : slope gy elementwise (0 exactly when slope is 0: relu passes no inf or NaN).
+using activation_backward_fn = void (*)(const Tensor& gx, const Tensor& gy, const Tensor& x, double slope);
 // out has in's rank with size 1 in every reduced dim (keepdim form).
 using reduce_fn = void (*)(const Tensor& out, const Tensor& in);
 using arg_reduce_fn = void (*)(const Tensor& values, const Tensor& indices, const Tensor& in,

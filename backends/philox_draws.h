@@ -16,8 +16,10 @@ struct UniformDraw {
   uint64_t seed, offset;
   double low, high;
   DType dtype;
-  double operator()(uint64_t i) const {
-    double v = low + (high - low) * philox_uniform(offset + i, seed);
+  double operator()(uint64_t i) const { return from_unit(philox_uniform(offset + i, seed)); }
+  // The value for a uniform u in [0, 1) (backends that draw u's bits themselves call this).
+  double from_unit(double u) const {
+    double v = low + (high - low) * u;
     // A float32 rounding of a value just below `high` may equal it; keep the interval open.
     if (dtype == kFloat32 && static_cast<float>(v) >= static_cast<float>(high))
       v = std::nextafter(static_cast<float>(high), static_cast<float>(low));

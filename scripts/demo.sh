@@ -10,27 +10,29 @@
 # the report shows one sample grid per epoch:
 #   steps = floor(TRAIN_SECONDS * steps_per_s),  per_epoch = floor(steps / EPOCHS),
 #   limit = per_epoch * BATCH  (examples; the epoch then has exactly per_epoch batches).
+# Environment: BUILD_DIR (default build), OUT_DIR (default out; the run goes to OUT_DIR/dcgan),
+# TRAIN_SECONDS (default 480).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
-ensure_packages g++ cmake libxsimd-dev zlib1g-dev
+ensure_packages g++ cmake libxsimd-dev zlib1g-dev doctest-dev  # doctest: configuring with the tests (the default)
 data=fashion-mnist
 ensure_packages dataset-fashion-mnist || { echo "dataset-fashion-mnist unavailable: training on the embedded shapes set"; data=shapes; }
 
 build=${BUILD_DIR:-build}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DTAPEGRAD_BUILD_EXAMPLES=ON >/dev/null
 cmake --build "$build" -j"$(nproc)" --target tapegrad_gradcheck dcgan
-"./$build/examples/gradcheck/tapegrad_gradcheck"
+"$build/examples/gradcheck/tapegrad_gradcheck"
 
 TRAIN_SECONDS=${TRAIN_SECONDS:-480}  # of the 10 minutes: 8 for the steps, the rest for the probe,
                                      # data loading, sample grids, checkpoints and the report
 EPOCHS=8
 BATCH=64
 PROBE_STEPS=8
-dcgan=./$build/examples/dcgan/dcgan
-out=out/dcgan
+dcgan=$build/examples/dcgan/dcgan
+out=${OUT_DIR:-out}/dcgan
 
-rate=$("$dcgan" --data "$data" --batch "$BATCH" --epochs 1 --steps "$PROBE_STEPS" --out out/dcgan_probe |
+rate=$("$dcgan" --data "$data" --batch "$BATCH" --epochs 1 --steps "$PROBE_STEPS" --out "$out"_probe |
        grep -o '[0-9.]* steps/s' | tail -n 1 | cut -d' ' -f1)
 steps=$(awk -v t="$TRAIN_SECONDS" -v r="$rate" 'BEGIN { print int(t * r) }')
 per_epoch=$(( steps / EPOCHS ))

@@ -234,18 +234,23 @@ TEST_CASE("fill writes the reference's values in any dtype and layout") {
 }
 
 TEST_CASE("uniform and normal draw the reference's Philox values bit for bit") {
-  for (DType dt : {kFloat32, kFloat64})
-    for (const Shape& shape : {Shape{1}, Shape{17}, Shape{300, 257}})
-      for (auto& dst : layouts(shape, dt)) {
-        INFO(std::string(dtype_name(dt)) << " " << shape_str(shape) << " " << dst.layout);
-        Tensor want = dst.t.clone(), got = dst.t;
-        ref_table().uniform.fn(want, 1234, 77, -2.0, 3.0);
-        cpu_table().uniform.fn(got, 1234, 77, -2.0, 3.0);
-        check_identical(got, want);
-        ref_table().normal.fn(want, 99, 5, 1.0, 0.5);
-        cpu_table().normal.fn(got, 99, 5, 1.0, 0.5);
-        check_identical(got, want);
-      }
+  // The second counter offset makes the 64-bit counter carry into its high word mid-fill.
+  for_each_isa([](const std::string&) {
+    for (DType dt : {kFloat32, kFloat64})
+      for (const Shape& shape : {Shape{1}, Shape{17}, Shape{300, 257}})
+        for (uint64_t offset : {uint64_t{77}, (uint64_t{1} << 32) - 5})
+          for (auto& dst : layouts(shape, dt)) {
+            INFO(std::string(dtype_name(dt)) << " " << shape_str(shape) << " " << dst.layout
+                                             << " offset " << offset);
+            Tensor want = dst.t.clone(), got = dst.t;
+            ref_table().uniform.fn(want, 1234, offset, -2.0, 3.0);
+            cpu_table().uniform.fn(got, 1234, offset, -2.0, 3.0);
+            check_identical(got, want);
+            ref_table().normal.fn(want, 99, offset, 1.0, 0.5);
+            cpu_table().normal.fn(got, 99, offset, 1.0, 0.5);
+            check_identical(got, want);
+          }
+  });
 }
 
 namespace {
@@ -402,6 +407,28 @@ TEST_CASE("arithmetic and comparisons agree bit for bit with broadcast and strid
   check_identical(got, want);
 }
 
+TEST_CASE("leaky_relu_backward agrees bit for bit, with zeros, infinities and NaN") {
+  manual_seed(5);
+  for (DType dt : {kFloat32, kFloat64})
+    for (const Shape& shape : {Shape{1}, Shape{37}, Shape{9, 130}})
+      for (auto& x : layouts(shape, dt))
+        for (auto& g : layouts(shape, dt))
+          for (double slope : {0.0, 0.2}) {
+            INFO(std::string(dtype_name(dt)) << " " << shape_str(shape) << " x " << x.layout
+                                             << " g " << g.layout << " slope " << slope);
+            // Some x exactly 0 (the kink takes slope) and some g infinite or NaN.
+            Tensor xv = where(rand(shape, kFloat64) < 0.1, 0.0, x.t.to(kFloat64)).to(dt);
+            Tensor gv = where(rand(shape, kFloat64) < 0.05, INFINITY, g.t.to(kFloat64));
+            gv = where(rand(shape, kFloat64) < 0.05, NAN, gv).to(dt);
+            Tensor want = empty(shape, dt), got = empty(shape, dt);
+            ref_table().leaky_relu_backward.fn(want, gv, xv, slope);
+            for_each_isa([&](const std::string&) {
+              cpu_table().leaky_relu_backward.fn(got, gv, xv, slope);
+              check_identical(got, want);
+            });
+          }
+}
+
 TEST_CASE("where selects bit for bit with broadcast condition and operands, in every dtype") {
   manual_seed(4);
   for (DType dt : {kFloat32, kFloat64, kInt64, kUInt8, kBool})
@@ -540,10 +567,11 @@ TEST_CASE("matmul agrees at odd sizes and in every transpose combination") {
     int64_t M, N, K;
   };
   // Vector tails; whole micro-tiles (6 x 64 at AVX-512, 6 x 16 at AVX2, 4 x 8 generic); K cut
-  // into several KC (384) blocks; more than one MC (1008) block of rows.
+  // into several KC (384) blocks; more than one MC (1008) block of rows; few columns, which
+  // run as C^T = B^T A^T (N = 1: a critic's last layer; N = 20: a VAE's latent layer).
   const std::vector<Size> sizes = {{1, 1, 1},     {1, 17, 3},    {7, 13, 5},   {6, 64, 16},
                                    {12, 128, 400}, {17, 49, 33},  {9, 100, 800}, {65, 97, 260},
-                                   {1100, 70, 20}};
+                                   {1100, 70, 20}, {128, 1, 256}, {128, 20, 400}, {1100, 3, 50}};
   for (DType dt : {kFloat32, kFloat64})
     for (const auto& s : sizes)
       for (bool ta : {false, true})
@@ -581,42 +609,48 @@ TEST_CASE("batched matmul handles stride-0 batches, sliced operands and strided 
 
 TEST_CASE("cpu::gemm honours alpha, beta, transposes and leading dimensions") {
   manual_seed(9);
-  const int64_t M = 37, N = 41, K = 29, pad = 3;
-  for (bool ta : {false, true})
-    for (bool tb : {false, true})
-      for (double beta : {0.0, 1.0, -0.5}) {
-        INFO((ta ? "A^T " : "") << (tb ? "B^T " : "") << "beta " << beta);
-        const int64_t lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
-        std::vector<double> a = values({(ta ? K : M) * lda}, kFloat64).to_vector<double>();
-        std::vector<double> b = values({(tb ? N : K) * ldb}, kFloat64).to_vector<double>();
-        std::vector<double> c0 = values({M * ldc}, kFloat64).to_vector<double>();
-        if (beta == 0.0) std::fill(c0.begin(), c0.end(), std::numeric_limits<double>::quiet_NaN());
-        for_each_isa([&](const std::string&) {
-          std::vector<double> c = c0;
-          cpu::gemm(ta, tb, M, N, K, 1.5, a.data(), lda, b.data(), ldb, beta, c.data(), ldc);
-          // Within (K + 2) u of the magnitudes involved (see check_matmul); NaN fails.
-          int64_t bad = 0;
-          for (int64_t i = 0; i < M; ++i)
-            for (int64_t j = 0; j < N; ++j) {
-              double dot = 0, mag = 0;
-              for (int64_t k = 0; k < K; ++k) {
-                const double x = ta ? a[k * lda + i] : a[i * lda + k];
-                const double y = tb ? b[j * ldb + k] : b[k * ldb + j];
-                dot += x * y;
-                mag += std::abs(x * y);
+  const int64_t pad = 3;
+  // The second shape has few columns: it runs as C^T = B^T A^T.
+  for (auto [M, N, K] : {std::array<int64_t, 3>{37, 41, 29}, {130, 5, 29}}) {
+    for (bool ta : {false, true})
+      for (bool tb : {false, true})
+        for (double beta : {0.0, 1.0, -0.5}) {
+          INFO("M=" << M << " N=" << N << (ta ? " A^T" : "") << (tb ? " B^T" : "") << " beta "
+                    << beta);
+          const int64_t lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
+          std::vector<double> a = values({(ta ? K : M) * lda}, kFloat64).to_vector<double>();
+          std::vector<double> b = values({(tb ? N : K) * ldb}, kFloat64).to_vector<double>();
+          std::vector<double> c0 = values({M * ldc}, kFloat64).to_vector<double>();
+          if (beta == 0.0)
+            std::fill(c0.begin(), c0.end(), std::numeric_limits<double>::quiet_NaN());
+          for_each_isa([&](const std::string&) {
+            std::vector<double> c = c0;
+            cpu::gemm(ta, tb, M, N, K, 1.5, a.data(), lda, b.data(), ldb, beta, c.data(), ldc);
+            // Within (K + 2) u of the magnitudes involved (see check_matmul); NaN fails.
+            int64_t bad = 0;
+            for (int64_t i = 0; i < M; ++i)
+              for (int64_t j = 0; j < N; ++j) {
+                double dot = 0, mag = 0;
+                for (int64_t k = 0; k < K; ++k) {
+                  const double x = ta ? a[k * lda + i] : a[i * lda + k];
+                  const double y = tb ? b[j * ldb + k] : b[k * ldb + j];
+                  dot += x * y;
+                  mag += std::abs(x * y);
+                }
+                const double cterm = beta == 0.0 ? 0.0 : beta * c0[i * ldc + j];
+                const double want = 1.5 * dot + cterm;
+                const double u = std::numeric_limits<double>::epsilon();
+                const double bound = (K + 2) * u * (1.5 * mag + std::abs(cterm));
+                bad += !(std::abs(c[i * ldc + j] - want) <= bound);
               }
-              const double cterm = beta == 0.0 ? 0.0 : beta * c0[i * ldc + j];
-              const double want = 1.5 * dot + cterm;
-              const double u = std::numeric_limits<double>::epsilon();
-              const double bound = (K + 2) * u * (1.5 * mag + std::abs(cterm));
-              bad += !(std::abs(c[i * ldc + j] - want) <= bound);
-            }
-          CHECK(bad == 0);
-          // The padding between rows of C is never written.
-          for (int64_t i = 0; i < M; ++i)
-            for (int64_t j = N; j < ldc; ++j) CHECK(same_bits(c[i * ldc + j], c0[i * ldc + j]));
-        });
-      }
+            CHECK(bad == 0);
+            // The padding between rows of C is never written.
+            for (int64_t i = 0; i < M; ++i)
+              for (int64_t j = N; j < ldc; ++j)
+                CHECK(same_bits(c[i * ldc + j], c0[i * ldc + j]));
+          });
+        }
+  }
   float x = 0;
   CHECK_THROWS_WITH_ALL(cpu::gemm(false, false, -1, 2, 2, 1.f, &x, 2, &x, 2, 0.f, &x, 2),
                         "cpu::gemm", "M=-1");

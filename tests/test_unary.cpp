@@ -139,6 +139,21 @@ TEST_CASE("kinks take PyTorch's one-sided choices") {
   CHECK(grad_of(pow(x, 2.0)) == std::vector<double>{-1, 0, 1.4});
 }
 
+TEST_CASE("relu and leaky_relu backward: one fused op, differentiable in the incoming gradient") {
+  Tensor x = tensor<double>({-2.0, 0.0, 3.0}).requires_grad_();
+  Tensor g = tensor<double>({INFINITY, 5.0, 7.0}).requires_grad_();
+  // relu's backward passes no gradient where x <= 0, not even an infinite one (PyTorch too).
+  Tensor gx = autograd::grad({relu(x)}, {x}, {g}, /*retain_graph=*/true, /*create_graph=*/true)[0];
+  CHECK(gx.to_vector<double>() == std::vector<double>{0, 0, 7});
+  CHECK(gx.grad_fn_name() == "LeakyReluBackwardBackward");
+  // d(gx . v)/dg = leaky_relu'(x) v: the same fused op on v; x receives nothing (0 a.e.).
+  Tensor v = tensor<double>({1.0, 2.0, 3.0});
+  Tensor gy = tensor<double>({1.0, 1.0, 1.0}).requires_grad_();
+  Tensor lx = autograd::grad({leaky_relu(x, 0.25)}, {x}, {gy}, true, true)[0];
+  CHECK(autograd::grad({(lx * v).sum()}, {gy})[0].to_vector<double>() ==
+        std::vector<double>{0.25, 0.5, 3});
+}
+
 TEST_CASE("sigmoid, tanh and softplus stay finite and exact at extreme inputs") {
   Tensor x = tensor<double>({-1000, -40, 0, 40, 1000}).requires_grad_();
   CHECK(sigmoid(x).to_vector<double>() == std::vector<double>{0, std::exp(-40) / (1 + std::exp(-40)), 0.5, 1 / (1 + std::exp(-40)), 1});

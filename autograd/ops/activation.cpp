@@ -1,5 +1,6 @@
 // Activations: relu, leaky_relu, sigmoid, tanh, softplus. Backward formulas use the saved
-// output where it gives the derivative directly (sigmoid' = y(1-y), tanh' = 1-y^2).
+// output where it gives the derivative directly (sigmoid' = y(1-y), tanh' = 1-y^2); relu and
+// leaky_relu share one fused backward op (one pass instead of a compare, a scale and a select).
 #include "autograd/ops/unary_op.h"
 
 namespace tg {
@@ -7,10 +8,27 @@ namespace tg {
 using autograd::BackwardContext;
 using detail::run_unary;
 
+namespace {
+
+// gx = leaky_relu'(x) gy = (x > 0 ? 1 : slope) gy; relu's with slope 0 (0 exactly). Linear in
+// gy with a derivative in x that is 0 almost everywhere, so its own backward is the same op on
+// the incoming gradient, and x gets none: create_graph works to any order.
+Tensor leaky_relu_backward(const Tensor& gy, const Tensor& x, double slope) {
+  Tensor gx = detail::empty_with(x.shape(), x);
+  TG_KERNEL(leaky_relu_backward, x)(gx, gy, x, slope);
+  autograd::record("LeakyReluBackwardBackward", {gy, x}, {gx}, {x}, [slope](const BackwardContext& c) {
+    return TensorList{c.needs(0) ? leaky_relu_backward(c.grads[0], c.saved[0], slope) : Tensor(),
+                      Tensor()};
+  });
+  return gx;
+}
+
+}  // namespace
+
 Tensor relu(const Tensor& x) {
   Tensor y = run_unary(x, kernel::OpId::relu, &kernel::KernelTable::relu);
   autograd::record("ReluBackward", {x}, {y}, {y}, [](const BackwardContext& c) {
-    return TensorList{where(c.saved[0] > 0.0, c.grads[0], 0.0)};  // 0 at x = 0, as PyTorch
+    return TensorList{leaky_relu_backward(c.grads[0], c.saved[0], 0.0)};  // y > 0 iff x > 0
   });
   return y;
 }
@@ -18,8 +36,7 @@ Tensor relu(const Tensor& x) {
 Tensor leaky_relu(const Tensor& x, double slope) {
   Tensor y = run_unary(x, kernel::OpId::leaky_relu, &kernel::KernelTable::leaky_relu, slope);
   autograd::record("LeakyReluBackward", {x}, {y}, {x}, [slope](const BackwardContext& c) {
-    const Tensor& g = c.grads[0];
-    return TensorList{where(c.saved[0] > 0.0, g, g * slope)};
+    return TensorList{leaky_relu_backward(c.grads[0], c.saved[0], slope)};
   });
   return y;
 }

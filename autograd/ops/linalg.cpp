@@ -7,13 +7,26 @@ namespace {
 
 using autograd::BackwardContext;
 
+// A [B, R, C] operand whose last two dims are stored column by column (a transposed view).
+bool transposed(const Tensor& t) {
+  return t.size(1) > 1 && t.size(2) > 1 && t.stride(1) == 1 && t.stride(2) == t.size(1);
+}
+
 Tensor bmm(const Tensor& a, const Tensor& b) {
   Tensor out = detail::empty_with({a.size(0), a.size(1), b.size(2)}, a);
   TG_KERNEL(matmul, a)(out, a, b);
   autograd::record("MatmulBackward", {a, b}, {out}, {a, b}, [](const BackwardContext& c) {
     const Tensor &g = c.grads[0], &x = c.saved[0], &y = c.saved[1];
-    return TensorList{c.needs(0) ? bmm(g, y.transpose(1, 2)) : Tensor(),
-                      c.needs(1) ? bmm(x.transpose(1, 2), g) : Tensor()};
+    // dx = g y^T and dy = x^T g. An operand stored transposed (linear's weight.t()) gets its
+    // gradient computed as the transpose of (y g^T) or (g^T x), so that it comes out in the
+    // operand's own layout: the leaf's .grad is then contiguous and accumulates at full speed.
+    const auto grad_x = [&] {
+      return transposed(x) ? bmm(y, g.transpose(1, 2)).transpose(1, 2) : bmm(g, y.transpose(1, 2));
+    };
+    const auto grad_y = [&] {
+      return transposed(y) ? bmm(g.transpose(1, 2), x).transpose(1, 2) : bmm(x.transpose(1, 2), g);
+    };
+    return TensorList{c.needs(0) ? grad_x() : Tensor(), c.needs(1) ? grad_y() : Tensor()};
   });
   return out;
 }

@@ -78,47 +78,6 @@ void packed_tile_rows(int64_t kc, const T* a, const T* b, const int64_t* b_rows,
   });
 }
 
-// One register of W lanes as a GCC vector, for __builtin_shufflevector's two-input shuffles.
-template <class T, int W>
-struct LaneVector {
-  typedef T type __attribute__((vector_size(W * sizeof(T))));
-};
-
-// The transpose in log2(W) rounds: round H swaps the off-diagonal H x H blocks of every 2H x 2H
-// block, pairing rows i and i + H (lane l of the pair's new rows comes from a's or b's lanes
-// l +- H), W log2(W) two-input shuffles in all (64 vpermt2ps for 16 x 16 floats).
-template <int W, int H, class V, int... L>
-[[gnu::always_inline]] inline V low_blocks(V a, V b, std::integer_sequence<int, L...>) {
-  return __builtin_shufflevector(a, b, ((L & H) == 0 ? L : W + L - H)...);
-}
-template <int W, int H, class V, int... L>
-[[gnu::always_inline]] inline V high_blocks(V a, V b, std::integer_sequence<int, L...>) {
-  return __builtin_shufflevector(a, b, ((L & H) == 0 ? L + H : W + L)...);
-}
-template <int W, int H, class V>
-[[gnu::always_inline]] inline void transpose_rounds(V* r) {
-  if constexpr (H >= 1) {
-    unroll<0, W>([&]<int i>() {
-      if constexpr ((i & H) == 0) {
-        const V a = r[i], b = r[i + H];
-        r[i] = low_blocks<W, H>(a, b, std::make_integer_sequence<int, W>());
-        r[i + H] = high_blocks<W, H>(a, b, std::make_integer_sequence<int, W>());
-      }
-    });
-    transpose_rounds<W, H / 2>(r);
-  }
-}
-
-template <class Arch, class T>
-void transpose_tile(const T* const* src, T* const* dst) {
-  constexpr int W = GemmBlocking<Arch, T>::W;
-  using V = typename LaneVector<T, W>::type;
-  V r[W];
-  unroll<0, W>([&]<int i>() { std::memcpy(&r[i], src[i], sizeof(V)); });
-  transpose_rounds<W, W / 2>(r);
-  unroll<0, W>([&]<int i>() { std::memcpy(dst[i], &r[i], sizeof(V)); });
-}
-
 template <class Arch, class T>
 ConvTileKernels<T> make_conv_tile_kernels() {
   return {GemmBlocking<Arch, T>::MR, GemmBlocking<Arch, T>::NR, indirect_tile<Arch, T>,

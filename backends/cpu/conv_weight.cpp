@@ -271,23 +271,26 @@ void conv2d_weight_kernel(const Tensor& gw, const Tensor& x, const Tensor& gy,
     });
   }
 
-  // dw[o, c, a, b] = the sum over the partials, in order, of dW'[(t, c), o]: a transpose, in
-  // blocks of 16 rows x 16 columns so that what is read and what is written stay in L1.
+  // dw[o, c, a, b] = the sum over the partials, in order, of dW'[(t, c), o]: a transpose. A
+  // piece takes 16 columns o; for each (c, t) it reads one contiguous run of dW'[(t, c), o0 ..]
+  // and writes it across the 16 rows dw[o, c, ...], so that the kH kW taps of one (o, c), which
+  // are consecutive in dw, are written while their cache line stays in L1.
   constexpr int64_t kBlock = 16;
   const View4<T> wv = view4<T>(gw);
-  const int64_t Og = g.Og(), Cg = g.Cg(), row_pieces = ceil_div(wp.M, kBlock);
-  parallel_for(g.G * row_pieces, 1, [&](int64_t begin, int64_t end) {
+  const int64_t Og = g.Og(), Cg = g.Cg(), column_pieces = ceil_div(Og, kBlock);
+  parallel_for(g.G * column_pieces, 1, [&](int64_t begin, int64_t end) {
     for (int64_t piece = begin; piece < end; ++piece) {
-      const int64_t grp = piece / row_pieces, r0 = piece % row_pieces * kBlock;
-      const int64_t r1 = std::min(wp.M, r0 + kBlock);
-      for (int64_t o0 = 0; o0 < Og; o0 += kBlock)
-        for (int64_t row = r0; row < r1; ++row) {
-          const T* src = dw + (grp * wp.Mpad + row) * wp.ldc;
-          const int64_t t = row / Cg, c = row % Cg;
-          for (int64_t o = o0; o < std::min(Og, o0 + kBlock); ++o) {
+      const int64_t grp = piece / column_pieces, o0 = piece % column_pieces * kBlock;
+      const int64_t o1 = std::min(Og, o0 + kBlock);
+      T* out = wv.data + (grp * Og + o0) * wv.s0;
+      for (int64_t c = 0; c < Cg; ++c)
+        for (int64_t t = 0; t < g.taps(); ++t) {
+          const T* src = dw + (grp * wp.Mpad + t * Cg + c) * wp.ldc;
+          T* dst = out + c * wv.s1 + t / g.kW * wv.s2 + t % g.kW * wv.s3;
+          for (int64_t o = o0; o < o1; ++o) {
             T sum = src[o];
             for (int64_t s = 1; s < S; ++s) sum += src[s * dw_size + o];
-            wv(grp * Og + o, c, t / g.kW, t % g.kW) = sum;
+            dst[(o - o0) * wv.s0] = sum;
           }
         }
     }

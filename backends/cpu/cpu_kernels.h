@@ -13,6 +13,7 @@ template <kernel::OpId Op>
 void unary(const Tensor& out, const Tensor& in, double alpha, double beta);
 template <kernel::OpId Op> void binary(const Tensor& out, const Tensor& a, const Tensor& b);
 void where(const Tensor& out, const Tensor& cond, const Tensor& a, const Tensor& b);
+void leaky_relu_backward(const Tensor& gx, const Tensor& gy, const Tensor& x, double slope);
 
 // random.cpp
 void uniform(const Tensor& dst, uint64_t seed, uint64_t offset, double low, double high);

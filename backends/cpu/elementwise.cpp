@@ -54,14 +54,13 @@ TG_CHECK_ORDER(Compare, eq, le) TG_CHECK_ORDER(Compare, eq, gt) TG_CHECK_ORDER(C
 
 constexpr bool is_comparison(OpId op) { return op >= OpId::eq && op <= OpId::ge; }
 
-// The integer / bool forms, as the reference computes them (int64 wrapping around).
+// The integer / bool forms, as the reference computes them (int64 wrapping around; no division).
 template <OpId Op, typename T>
 auto scalar_binary(T a, T b) {
   using W = std::conditional_t<std::is_same_v<T, int64_t>, uint64_t, T>;
   if constexpr (Op == OpId::add) return static_cast<T>(W(a) + W(b));
   if constexpr (Op == OpId::sub) return static_cast<T>(W(a) - W(b));
   if constexpr (Op == OpId::mul) return static_cast<T>(W(a) * W(b));
-  if constexpr (Op == OpId::div) return static_cast<T>(a / b);
   if constexpr (Op == OpId::eq) return a == b;
   if constexpr (Op == OpId::ne) return a != b;
   if constexpr (Op == OpId::lt) return a < b;
@@ -184,6 +183,11 @@ void binary(const Tensor& out, const Tensor& a, const Tensor& b) {
       for_each_row<3>(out.shape(), strides, kGrain, [&](const auto& o, int64_t n, const auto& s) {
         row(n, y + o[0], s[0], pa + o[1], s[1], pb + o[2], s[2]);
       });
+    } else if constexpr (Op == OpId::div) {
+      // div is true division (torch.div): an integer quotient would truncate instead, and a
+      // zero divisor or INT64_MIN / -1 would trap (SIGFPE) and end the process.
+      TG_ERROR(kernel::op_name(Op), "integer division is not supported (", dtype_name(a.dtype()),
+               " operands): div is true division, as torch.div; convert the operands to a floating dtype");
     } else if constexpr (compare || std::is_same_v<T, int64_t>) {
       for_each_row<3>(out.shape(), strides, kGrain, [&](const auto& o, int64_t n, const auto& s) {
         for (int64_t i = 0; i < n; ++i)
@@ -214,6 +218,20 @@ void where(const Tensor& out, const Tensor& cond, const Tensor& a, const Tensor&
           y[o[0] + i * s[0]] = c[o[1] + i * s[1]] ? pa[o[2] + i * s[2]] : pb[o[3] + i * s[3]];
       });
     }
+  });
+}
+
+void leaky_relu_backward(const Tensor& gx, const Tensor& gy, const Tensor& x, double slope) {
+  dispatch_floating(x.dtype(), "leaky_relu_backward", [&]<typename T>() {
+    const auto row = active_kernels<T>().leaky_relu_backward;
+    T* out = data_of<T>(gx);
+    const T* g = data_of<T>(gy);
+    const T* v = data_of<T>(x);
+    const T s = static_cast<T>(slope);
+    for_each_row<3>(gx.shape(), {&gx.strides(), &gy.strides(), &x.strides()}, kGrain,
+                    [&](const auto& o, int64_t n, const auto& st) {
+                      row(n, out + o[0], st[0], g + o[1], st[1], v + o[2], st[2], s);
+                    });
   });
 }
 

@@ -284,4 +284,30 @@ void where_row(int64_t n, T* y, int64_t ys, const bool* c, int64_t cs, const T* 
   }
 }
 
+// y = x > 0 ? g : slope g (leaky_relu's backward; relu's with slope 0, where it is 0 exactly,
+// not 0 g, so that an inf or NaN gradient is not passed through). Exact, like the reference.
+template <class Arch, class T>
+void leaky_relu_backward_row(int64_t n, T* y, int64_t ys, const T* g, int64_t gs, const T* x,
+                             int64_t xs, T slope) {
+  using batch = xsimd::batch<T, Arch>;
+  constexpr int64_t W = batch::size;
+  alignas(64) T bg[kGatherBlock], bx[kGatherBlock], by[kGatherBlock];
+  const batch zero(T(0)), s(slope);
+  for (int64_t i0 = 0; i0 < n; i0 += kGatherBlock) {
+    const int64_t m = n - i0 < kGatherBlock ? n - i0 : kGatherBlock;
+    const T* pg = contiguous_block<Arch>(g + i0 * gs, gs, m, bg);
+    const T* px = contiguous_block<Arch>(x + i0 * xs, xs, m, bx);
+    T* py = ys == 1 ? y + i0 : by;
+    int64_t j = 0;
+    for (; j + W <= m; j += W) {
+      const batch gv = batch::load_unaligned(pg + j);
+      const batch other = slope == T(0) ? zero : gv * s;
+      xsimd::select(batch::load_unaligned(px + j) > zero, gv, other).store_unaligned(py + j);
+    }
+    for (; j < m; ++j) py[j] = px[j] > T(0) ? pg[j] : (slope == T(0) ? T(0) : pg[j] * slope);
+    if (ys != 1)
+      for (j = 0; j < m; ++j) y[(i0 + j) * ys] = by[j];
+  }
+}
+
 }  // namespace tg::cpu::simd

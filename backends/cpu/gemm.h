@@ -49,6 +49,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <utility>
 
 #include "backends/cpu/isa.h"
 
@@ -99,6 +100,48 @@ struct PackBuffer {
   }
 };
 
+// One register of W lanes as a GCC vector, for __builtin_shufflevector's two-input shuffles.
+template <class T, int W>
+struct LaneVector {
+  typedef T type __attribute__((vector_size(W * sizeof(T))));
+};
+
+// The transpose in log2(W) rounds: round H swaps the off-diagonal H x H blocks of every 2H x 2H
+// block, pairing rows i and i + H (lane l of the pair's new rows comes from a's or b's lanes
+// l +- H), W log2(W) two-input shuffles in all (64 vpermt2ps for 16 x 16 floats).
+template <int W, int H, class V, int... L>
+[[gnu::always_inline]] inline V low_blocks(V a, V b, std::integer_sequence<int, L...>) {
+  return __builtin_shufflevector(a, b, ((L & H) == 0 ? L : W + L - H)...);
+}
+template <int W, int H, class V, int... L>
+[[gnu::always_inline]] inline V high_blocks(V a, V b, std::integer_sequence<int, L...>) {
+  return __builtin_shufflevector(a, b, ((L & H) == 0 ? L + H : W + L)...);
+}
+template <int W, int H, class V>
+[[gnu::always_inline]] inline void transpose_rounds(V* r) {
+  if constexpr (H >= 1) {
+    unroll<0, W>([&]<int i>() {
+      if constexpr ((i & H) == 0) {
+        const V a = r[i], b = r[i + H];
+        r[i] = low_blocks<W, H>(a, b, std::make_integer_sequence<int, W>());
+        r[i + H] = high_blocks<W, H>(a, b, std::make_integer_sequence<int, W>());
+      }
+    });
+    transpose_rounds<W, H / 2>(r);
+  }
+}
+
+// dst[i][j] = src[j][i] for a W x W tile (W = one register's lanes): rows in, columns out.
+template <class Arch, class T>
+void transpose_tile(const T* const* src, T* const* dst) {
+  constexpr int W = GemmBlocking<Arch, T>::W;
+  using V = typename LaneVector<T, W>::type;
+  V r[W];
+  unroll<0, W>([&]<int i>() { std::memcpy(&r[i], src[i], sizeof(V)); });
+  transpose_rounds<W, W / 2>(r);
+  unroll<0, W>([&]<int i>() { std::memcpy(dst[i], &r[i], sizeof(V)); });
+}
+
 // A[0:mc, 0:kc] -> panels of MR rows; inside a panel, element (r, k) at [k * MR + r]. Rows past
 // mc are zero.
 template <class Arch, class T>
@@ -129,9 +172,23 @@ void pack_b(int64_t kc, int64_t nc, const T* b, int64_t rs, int64_t cs, T* dst) 
     const T* src = b + j * cs;
     if (n == NR && cs == 1) {  // row-major B: NR-runs are contiguous
       for (int64_t k = 0; k < kc; ++k) std::memcpy(dst + k * NR, src + k * rs, NR * sizeof(T));
-    } else if (n == NR && rs == 1) {  // column-major B (a transposed operand): read down columns
+    } else if (n == NR && rs == 1) {
+      // Column-major B (a transposed operand, linear's weight.t()): W x W register transposes,
+      // W columns' contiguous runs of k in, W packed rows out; the k tail element by element.
+      constexpr int W = GemmBlocking<Arch, T>::W;
+      int64_t k0 = 0;
+      for (; k0 + W <= kc; k0 += W)
+        for (int c0 = 0; c0 < NR; c0 += W) {
+          const T* in[W];
+          T* out[W];
+          for (int i = 0; i < W; ++i) {
+            in[i] = src + (c0 + i) * cs + k0;
+            out[i] = dst + (k0 + i) * NR + c0;
+          }
+          transpose_tile<Arch, T>(in, out);
+        }
       for (int c = 0; c < NR; ++c)
-        for (int64_t k = 0; k < kc; ++k) dst[k * NR + c] = src[c * cs + k];
+        for (int64_t k = k0; k < kc; ++k) dst[k * NR + c] = src[c * cs + k];
     } else {
       for (int64_t k = 0; k < kc; ++k)
         for (int c = 0; c < NR; ++c) dst[k * NR + c] = c < n ? src[k * rs + c * cs] : T(0);
@@ -196,10 +253,28 @@ void scale_c(const GemmProblem<T>& p) {
     }
 }
 
+// The share of an MR x NR tiling of an M x N product that is real work, not padding.
+template <class Arch, class T>
+double tile_use(int64_t M, int64_t N) {
+  using G = GemmBlocking<Arch, T>;
+  const auto use = [](int64_t x, int64_t t) {
+    return static_cast<double>(x) / static_cast<double>((x + t - 1) / t * t);
+  };
+  return use(M, G::MR) * use(N, G::NR);
+}
+
 template <class Arch, class T>
 void gemm(const GemmProblem<T>& p) {
   using G = GemmBlocking<Arch, T>;
   if (p.M <= 0 || p.N <= 0) return;
+  // A product with few columns (N = 1 in a critic's last layer, N = 20 in a VAE's latent
+  // layer) fills a 6 x 64 tile badly: it runs as C^T = B^T A^T instead, with the roles of M
+  // and N swapped (only strides change). Each element of C is still the same FMA chain over k
+  // in the same order, so the result is bitwise the same either way. The 1.25 margin pays for
+  // the swapped C going through edge_kernel's buffer (its column stride is not 1).
+  if (tile_use<Arch, T>(p.N, p.M) > 1.25 * tile_use<Arch, T>(p.M, p.N))
+    return gemm<Arch, T>({p.N, p.M, p.K, p.alpha, p.b, p.cs_b, p.rs_b, p.a, p.cs_a, p.rs_a, p.beta,
+                          p.c, p.cs_c, p.rs_c});
   if (p.K <= 0 || p.alpha == T(0)) return scale_c<Arch, T>(p);
   static thread_local PackBuffer<Arch, T> a_buffer, b_buffer;
   T* ap = a_buffer.reserve(static_cast<size_t>(G::MC * G::KC));

@@ -45,6 +45,8 @@ struct TypedKernels {
                                int64_t bs);
   using where_row = void (*)(int64_t n, T* y, int64_t ys, const bool* c, int64_t cs, const T* a,
                              int64_t as, const T* b, int64_t bs);
+  using activation_backward_row = void (*)(int64_t n, T* y, int64_t ys, const T* g, int64_t gs,
+                                           const T* x, int64_t xs, T slope);
   // Sum of x[0 .. n) accumulated in double (fixed lane order: the result depends only on n).
   using sum_contiguous_fn = double (*)(int64_t n, const T* x);
   // acc[j] += x[j] for j < n (column sums: one call per reduced row).
@@ -61,6 +63,7 @@ struct TypedKernels {
   binary_row arithmetic[static_cast<int>(Arithmetic::count)];
   compare_row compare[static_cast<int>(Compare::count)];
   where_row where;
+  activation_backward_row leaky_relu_backward;
   sum_contiguous_fn sum_contiguous;
   accumulate_fn accumulate;
   arg_reduce_row_fn max_row, min_row;
@@ -72,6 +75,8 @@ struct TypedKernels {
 
 struct IsaKernels {
   const char* name;  // "avx512", "avx2", "generic"
+  // The 53 uniform bits of Philox counters counter .. counter + n - 1 (philox_simd.h).
+  void (*philox_uniform_bits)(uint64_t counter, uint64_t seed, int64_t n, uint64_t* bits);
   TypedKernels<float> f32;
   TypedKernels<double> f64;
 };

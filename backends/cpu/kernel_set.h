@@ -7,6 +7,7 @@
 #include "backends/cpu/elementwise.h"
 #include "backends/cpu/gemm.h"
 #include "backends/cpu/isa.h"
+#include "backends/cpu/philox_simd.h"
 #include "backends/cpu/reduce.h"
 
 namespace tg::cpu::simd {
@@ -20,6 +21,7 @@ TypedKernels<T> make_typed_kernels(std::integer_sequence<int, U...>,
   ((k.arithmetic[A] = arithmetic_row<Arch, T, static_cast<Arithmetic>(A)>), ...);
   ((k.compare[C] = compare_row<Arch, T, static_cast<Compare>(C)>), ...);
   k.where = where_row<Arch, T>;
+  k.leaky_relu_backward = leaky_relu_backward_row<Arch, T>;
   k.sum_contiguous = sum_contiguous<Arch, T>;
   k.accumulate = accumulate<Arch, T>;
   k.max_row = arg_reduce_row<Arch, T, true>;
@@ -38,7 +40,7 @@ IsaKernels make_isa_kernels(const char* name) {
   const auto u = std::make_integer_sequence<int, static_cast<int>(Unary::count)>();
   const auto a = std::make_integer_sequence<int, static_cast<int>(Arithmetic::count)>();
   const auto c = std::make_integer_sequence<int, static_cast<int>(Compare::count)>();
-  return {name, make_typed_kernels<Arch, float>(u, a, c),
+  return {name, philox_uniform_bits<Arch>, make_typed_kernels<Arch, float>(u, a, c),
           make_typed_kernels<Arch, double>(u, a, c)};
 }
 

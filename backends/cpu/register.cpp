@@ -26,6 +26,7 @@ kernel::KernelTable make_table() {
   TG_BINARY(le, kAllTypes) TG_BINARY(gt, kAllTypes) TG_BINARY(ge, kAllTypes)
 #undef TG_BINARY
   t.where = {where, kAllTypes};
+  t.leaky_relu_backward = {leaky_relu_backward, kFloatingTypes};
   t.sum = {sum, kFloatingTypes};
   t.max = {max, kFloatingTypes};
   t.min = {min, kFloatingTypes};

@@ -18,6 +18,7 @@ void normal(const Tensor& dst, uint64_t seed, uint64_t offset, double mean, doub
 template <kernel::OpId Op> void unary(const Tensor& out, const Tensor& in, double alpha, double beta);
 template <kernel::OpId Op> void binary(const Tensor& out, const Tensor& a, const Tensor& b);
 void where(const Tensor& out, const Tensor& cond, const Tensor& a, const Tensor& b);
+void leaky_relu_backward(const Tensor& gx, const Tensor& gy, const Tensor& x, double slope);
 
 // reduce.cu
 void sum(const Tensor& out, const Tensor& in);

@@ -95,6 +95,16 @@ __global__ void where_kernel(T* y, const bool* cond, const T* a, const T* b, Off
   }
 }
 
+template <typename T>
+__global__ void leaky_relu_backward_kernel(T* gx, const T* gy, const T* x, T slope,
+                                           OffsetCalculator<3> at, int64_t n) {
+  TG_GRID_LOOP(i, n) {
+    int64_t o[3];
+    at.offsets(i, o);
+    gx[o[0]] = x[o[2]] > T(0) ? gy[o[1]] : (slope == T(0) ? T(0) : gy[o[1]] * slope);
+  }
+}
+
 }  // namespace
 
 template <OpId Op>
@@ -134,6 +144,17 @@ void where(const Tensor& out, const Tensor& cond, const Tensor& a, const Tensor&
     where_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(typed<T>(out), typed<bool>(cond),
                                                               typed<T>(a), typed<T>(b), at, n);
     TG_CUDA_CHECK_LAUNCH("where");
+  });
+}
+
+void leaky_relu_backward(const Tensor& gx, const Tensor& gy, const Tensor& x, double slope) {
+  const int64_t n = gx.numel();
+  if (n == 0) return;
+  const auto at = make_offsets<3>(gx.shape(), {&gx.strides(), &gy.strides(), &x.strides()});
+  dispatch_floating(x.dtype(), "leaky_relu_backward", [&]<typename T>() {
+    leaky_relu_backward_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(
+        typed<T>(gx), typed<T>(gy), typed<T>(x), static_cast<T>(slope), at, n);
+    TG_CUDA_CHECK_LAUNCH("leaky_relu_backward");
   });
 }
 

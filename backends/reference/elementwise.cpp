@@ -72,7 +72,12 @@ template <OpId Op>
 void binary(const Tensor& out, const Tensor& a, const Tensor& b) {
   dispatch_all(a.dtype(), [&]<typename T>() {
     using R = decltype(binary_value<Op, T>(T(), T()));
-    if constexpr (!std::is_same_v<R, bool> && !std::is_same_v<R, T>) {
+    if constexpr (Op == OpId::div && !std::is_floating_point_v<T>) {
+      // div is true division (torch.div): an integer quotient would truncate instead, and a
+      // zero divisor or INT64_MIN / -1 would trap (SIGFPE) and end the process.
+      TG_ERROR(kernel::op_name(Op), "integer division is not supported (", dtype_name(a.dtype()),
+               " operands): div is true division, as torch.div; convert the operands to a floating dtype");
+    } else if constexpr (!std::is_same_v<R, bool> && !std::is_same_v<R, T>) {
       TG_ERROR(kernel::op_name(Op), "arithmetic on ", dtype_name(a.dtype()), " is not supported");
     } else {
     R* y = typed<R>(out);
@@ -92,6 +97,19 @@ void where(const Tensor& out, const Tensor& cond, const Tensor& a, const Tensor&
     const T* pb = typed<T>(b);
     for_each_offset<4>(out.shape(), {&out.strides(), &cond.strides(), &a.strides(), &b.strides()},
                        [&](const auto& o) { y[o[0]] = c[o[1]] ? pa[o[2]] : pb[o[3]]; });
+  });
+}
+
+// The derivative of leaky_relu (relu: slope 0) applied to gy: 1 where x > 0, slope elsewhere.
+void leaky_relu_backward(const Tensor& gx, const Tensor& gy, const Tensor& x, double slope) {
+  dispatch_floating(x.dtype(), "leaky_relu_backward", [&]<typename T>() {
+    T* out = typed<T>(gx);
+    const T* g = typed<T>(gy);
+    const T* v = typed<T>(x);
+    const T s = static_cast<T>(slope);
+    for_each_offset<3>(gx.shape(), {&gx.strides(), &gy.strides(), &x.strides()}, [&](const auto& o) {
+      out[o[0]] = v[o[2]] > T(0) ? g[o[1]] : (s == T(0) ? T(0) : g[o[1]] * s);
+    });
   });
 }
 

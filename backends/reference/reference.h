@@ -14,6 +14,7 @@ void normal(const Tensor& dst, uint64_t seed, uint64_t offset, double mean, doub
 template <kernel::OpId Op> void unary(const Tensor& out, const Tensor& in, double alpha, double beta);
 template <kernel::OpId Op> void binary(const Tensor& out, const Tensor& a, const Tensor& b);
 void where(const Tensor& out, const Tensor& cond, const Tensor& a, const Tensor& b);
+void leaky_relu_backward(const Tensor& gx, const Tensor& gy, const Tensor& x, double slope);
 
 void sum(const Tensor& out, const Tensor& in);
 void max(const Tensor& values, const Tensor& indices, const Tensor& in, int64_t dim);

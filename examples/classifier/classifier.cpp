@@ -103,8 +103,10 @@ void score(nn::Sequential& model, const Tensor& samples, const std::string& data
 }  // namespace
 
 int main(int argc, char** argv) try {
+  examples::Flags defaults;
+  defaults.lr = kLearningRate;
   const examples::Flags flags = examples::parse_flags(
-      argc, argv, "classifier", "trains an image classifier; --score FILE.npy judges a generator's samples with it");
+      argc, argv, "classifier", "trains an image classifier; --score FILE.npy judges a generator's samples with it", defaults);
   examples::apply_flags(flags);
 
   const examples::DataOptions train_options{.range = tg::data::Range::ZeroOne};
@@ -127,7 +129,7 @@ int main(int argc, char** argv) try {
 
   tg::data::DataLoader loader(train_set, tg::data::DataLoaderOptions(flags.batch).shuffle(true).seed(flags.seed));
   tg::data::DataLoader test_loader(test_set, tg::data::DataLoaderOptions(std::max<int64_t>(flags.batch, 256)));
-  tg::optim::Adam optimizer(model->parameters(), tg::optim::AdamOptions(flags.lr > 0 ? flags.lr : kLearningRate));
+  tg::optim::Adam optimizer(model->parameters(), tg::optim::AdamOptions(flags.lr));
   nn::Checkpoint checkpoint;
   checkpoint.add("classifier", model).add("optimizer", optimizer);
   int64_t step = flags.resume.empty() ? 0 : checkpoint.load(flags.resume);
@@ -137,7 +139,7 @@ int main(int argc, char** argv) try {
             << tg::shape_str(example) << ", backend " << tg::kernel::current_backend()
             << (step ? ", resumed at step " + std::to_string(step) : "") << "\n";
 
-  examples::MetricsLog metrics(flags.out + "/metrics.csv");
+  examples::MetricsLog metrics(flags.out + "/metrics.csv", step);
   examples::Progress progress(total);
   tg::autograd::DetectAnomalyGuard anomaly(flags.detect_anomaly);
   examples::Metrics last;
@@ -187,7 +189,8 @@ int main(int argc, char** argv) try {
   }
   if (!flags.score.empty()) score(model, load_samples(flags.score, example), flags.data);
   examples::write_run_report(flags, "Classifier", metrics, {"loss", "test_accuracy"}, 0,
-                             {"An MLP pixels-512-256-10 on pixels in [0, 1]; test_accuracy on the test split."});
+                             {"An MLP pixels-512-256-10 on pixels in [0, 1]; test_accuracy on the test split."},
+                             {{"optimizer", "Adam, betas (0.9, 0.999)"}});
   std::cout << "wrote " << flags.out << "/report.html\n";
   return 0;
 } catch (const std::exception& e) {

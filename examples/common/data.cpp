@@ -47,12 +47,14 @@ std::shared_ptr<const tg::data::Dataset> make_dataset(const std::string& name, i
     set = std::make_shared<tg::data::FashionMNIST>(mnist_options);
   } else if (chosen.rfind("mnist:", 0) == 0) {
     set = std::make_shared<tg::data::MNIST>(chosen.substr(6), mnist_options);
-  } else if (chosen == "shapes") {
-    return std::make_shared<tg::data::Shapes>(procedural, set_seed, tg::data::ShapesOptions().range(options.range));
+  } else if (chosen == "shapes" || chosen == "shapes-rgb") {
+    const int64_t channels = chosen == "shapes" ? 1 : 3;  // grey, or coloured shapes
+    return std::make_shared<tg::data::Shapes>(procedural, set_seed,
+                                              tg::data::ShapesOptions().range(options.range).channels(channels));
   } else if (chosen == "ring8") {
     return std::make_shared<tg::data::Ring8>(procedural, set_seed);
   } else {
-    throw std::runtime_error("--data: unknown data set '" + name + "' (fashion-mnist | mnist:DIR | shapes | ring8)");
+    throw std::runtime_error("--data: unknown data set '" + name + "' (fashion-mnist | mnist:DIR | shapes | shapes-rgb | ring8)");
   }
   if (limit > 0 && limit < set->size()) return std::make_shared<Prefix>(set, limit);
   return set;

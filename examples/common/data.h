@@ -1,5 +1,5 @@
-// The training data named by --data (fashion-mnist | mnist:DIR | shapes | ring8), cut to
-// --limit examples: one call for every example program.
+// The training data named by --data (fashion-mnist | mnist:DIR | shapes | shapes-rgb | ring8),
+// cut to --limit examples: one call for every example program.
 #pragma once
 
 #include <cstdint>

@@ -1,37 +1,52 @@
 // Flag parsing for the examples: --name value or --name=value, every flag documented in usage().
 #include "flags.h"
 
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <map>
 #include <stdexcept>
+#include <vector>
 
 namespace examples {
 namespace {
 
-const char* kUsage = R"(options:
-  --data NAME          fashion-mnist | mnist:DIR | shapes | ring8      (default fashion-mnist)
-  --epochs N           passes over the training set                    (default 5)
-  --steps N            stop after N training steps in total            (default: no limit)
-  --batch N            batch size                                      (default 128)
-  --lr X               learning rate                                   (default: the program's)
-  --seed N             seed of every random choice                     (default 1)
-  --backend NAME       reference | cpu | cuda                          (default: fastest built)
-  --out DIR            where samples, metrics, checkpoints and report go (default out)
-  --resume FILE        continue from a checkpoint written by this program
-  --save-samples N     write N samples as samples.npy at the end
-  --size N             dcgan image size: 32 or 64                      (default 32)
-  --latent N           vae latent dimension                            (default 20)
-  --limit N            use only the first N training examples
-  --loss NAME          wgan_gp: wgan-gp, or gan for the standard GAN loss     (default wgan-gp)
-  --pack N             wgan_gp: the critic judges N examples at once (PacGAN) (default 1)
-  --score FILE         classifier: classify the images in FILE (.npy) and print their class histogram
-  --detect-anomaly     raise on the first NaN/Inf in a forward or backward op
-  --profile            print the per-op time profile of one training step
-  --dump-graph FILE    write one training step's tape as Graphviz DOT
-  --help               this text
-)";
+// The options, each with its default as this program sets it ("" when there is none to show).
+std::string usage(const Flags& d) {
+  char lr[32];
+  std::snprintf(lr, sizeof lr, "%g", d.lr);
+  const std::vector<std::array<std::string, 3>> rows = {
+      {"--data NAME", "fashion-mnist | mnist:DIR | shapes | shapes-rgb | ring8", d.data},
+      {"--epochs N", "passes over the training set", std::to_string(d.epochs)},
+      {"--steps N", "stop after N training steps in total", "no limit"},
+      {"--batch N", "batch size", std::to_string(d.batch)},
+      {"--lr X", "learning rate", lr},
+      {"--seed N", "seed of every random choice", std::to_string(d.seed)},
+      {"--backend NAME", "reference | cpu | cuda", "fastest built"},
+      {"--out DIR", "where samples, metrics, checkpoints and report go", d.out},
+      {"--resume FILE", "continue from a checkpoint written by this program", ""},
+      {"--save-samples N", "write N samples as samples.npy at the end", ""},
+      {"--size N", "dcgan image size: 32 or 64", std::to_string(d.size)},
+      {"--latent N", "vae latent dimension (2: also a latent map)", std::to_string(d.latent)},
+      {"--limit N", "use only the first N training examples", ""},
+      {"--loss NAME", "wgan_gp: wgan-gp, or gan for the standard GAN loss", d.loss},
+      {"--pack N", "wgan_gp: the critic judges N examples at once (PacGAN)", std::to_string(d.pack)},
+      {"--score FILE", "classifier: the class histogram of the images in FILE (.npy)", ""},
+      {"--detect-anomaly", "raise on the first NaN/Inf in a forward or backward op", ""},
+      {"--profile", "print the per-op time profile of one training step", ""},
+      {"--dump-graph FILE", "write one training step's tape as Graphviz DOT", ""},
+      {"--help", "this text", ""},
+  };
+  std::string text = "options:\n";
+  for (const auto& [flag, help, def] : rows) {
+    char line[256];
+    if (def.empty()) std::snprintf(line, sizeof line, "  %-18s %s\n", flag.c_str(), help.c_str());
+    else std::snprintf(line, sizeof line, "  %-18s %-56s (default %s)\n", flag.c_str(), help.c_str(), def.c_str());
+    text += line;
+  }
+  return text;
+}
 
 int64_t to_int(const std::string& flag, const std::string& v) {
   char* end = nullptr;
@@ -49,8 +64,9 @@ double to_double(const std::string& flag, const std::string& v) {
 
 }  // namespace
 
-Flags parse_flags(int argc, char** argv, const std::string& program, const std::string& summary) {
-  Flags f;
+Flags parse_flags(int argc, char** argv, const std::string& program, const std::string& summary,
+                  const Flags& defaults) {
+  Flags f = defaults;
   std::map<std::string, std::function<void(const std::string&)>> with_value = {
       {"--data", [&](const std::string& v) { f.data = v; }},
       {"--epochs", [&](const std::string& v) { f.epochs = static_cast<int>(to_int("--epochs", v)); }},
@@ -80,7 +96,8 @@ Flags parse_flags(int argc, char** argv, const std::string& program, const std::
       has_value = true;
     }
     if (arg == "--help" || arg == "-h") {
-      std::printf("%s: %s\n\nusage: %s [options]\n%s", program.c_str(), summary.c_str(), program.c_str(), kUsage);
+      std::printf("%s: %s\n\nusage: %s [options]\n%s", program.c_str(), summary.c_str(), program.c_str(),
+                  usage(defaults).c_str());
       std::exit(0);
     }
     if (auto s = switches.find(arg); s != switches.end()) {

@@ -7,11 +7,11 @@
 namespace examples {
 
 struct Flags {
-  std::string data = "fashion-mnist";  // fashion-mnist | mnist:DIR | shapes | ring8
+  std::string data = "fashion-mnist";  // fashion-mnist | mnist:DIR | shapes | shapes-rgb | ring8
   int epochs = 5;
   int64_t steps = 0;                   // >0: stop after this many steps in total
   int64_t batch = 128;
-  double lr = 0;                       // 0: the program's default
+  double lr = 1e-3;                    // each program passes its own default to parse_flags
   uint64_t seed = 1;
   std::string backend;                 // reference | cpu | cuda; empty: the default
   std::string out = "out";
@@ -28,8 +28,10 @@ struct Flags {
   std::string dump_graph;              // write one step's tape as Graphviz DOT
 };
 
-// Parses argv. Prints usage and exits(0) on --help; throws std::runtime_error on a bad flag.
+// Parses argv over `defaults` (the program's own: its data set, learning rate, ...). Prints
+// usage, with those defaults, and exits(0) on --help; throws std::runtime_error on a bad flag.
 // `program` and `summary` head the usage text.
-Flags parse_flags(int argc, char** argv, const std::string& program, const std::string& summary);
+Flags parse_flags(int argc, char** argv, const std::string& program, const std::string& summary,
+                  const Flags& defaults = {});
 
 }  // namespace examples

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <iomanip>
 #include <sstream>
 #include <stdexcept>
 
@@ -32,6 +34,22 @@ void write_text(const std::string& path, const std::string& text) {
   if (!f.good()) throw std::runtime_error("cannot write " + path);
 }
 
+// One CSV line; 10 significant digits keep steps and times exact enough to resume from.
+template <typename T>
+void write_row(std::ostream& f, const std::vector<T>& row) {
+  f << std::setprecision(10);
+  for (size_t i = 0; i < row.size(); ++i) f << (i ? "," : "") << row[i];
+  f << "\n";
+}
+
+// The fields of one CSV line (metrics.csv has no quoting: names and numbers only).
+std::vector<std::string> split_csv(const std::string& line) {
+  std::vector<std::string> fields;
+  std::stringstream s(line);
+  for (std::string field; std::getline(s, field, ',');) fields.push_back(field);
+  return fields;
+}
+
 // "Nice" tick step (1, 2 or 5 times a power of ten) giving about `n` ticks over `range`.
 double tick_step(double range, int n) {
   const double raw = range / n, mag = std::pow(10.0, std::floor(std::log10(raw)));
@@ -42,7 +60,24 @@ double tick_step(double range, int n) {
 
 }  // namespace
 
-MetricsLog::MetricsLog(std::string path) : path_(std::move(path)) {}
+MetricsLog::MetricsLog(std::string path, int64_t resumed_step) : path_(std::move(path)) {
+  std::ifstream in(path_);
+  std::string line;
+  if (resumed_step <= 0 || !std::getline(in, line)) return;
+  columns_ = split_csv(line);
+  const auto step = std::find(columns_.begin(), columns_.end(), "step");
+  while (std::getline(in, line)) {
+    std::vector<double> values;
+    for (const std::string& v : split_csv(line)) values.push_back(std::strtod(v.c_str(), nullptr));
+    if (step != columns_.end() && values.size() == columns_.size() && values[step - columns_.begin()] <= resumed_step)
+      rows_.push_back(values);
+  }
+  in.close();
+  std::ofstream f(path_, std::ios::trunc);
+  write_row(f, columns_);
+  for (const auto& r : rows_) write_row(f, r);
+  if (!f.good()) throw std::runtime_error("cannot write " + path_);
+}
 
 void MetricsLog::append(const std::vector<std::pair<std::string, double>>& row) {
   const bool first = columns_.empty();
@@ -56,12 +91,8 @@ void MetricsLog::append(const std::vector<std::pair<std::string, double>>& row) 
   }
   rows_.push_back(values);
   std::ofstream f(path_, first ? std::ios::trunc : std::ios::app);
-  if (first) {
-    for (size_t i = 0; i < columns_.size(); ++i) f << (i ? "," : "") << columns_[i];
-    f << "\n";
-  }
-  for (size_t i = 0; i < values.size(); ++i) f << (i ? "," : "") << values[i];
-  f << "\n";
+  if (first) write_row(f, columns_);
+  write_row(f, values);
   if (!f.good()) throw std::runtime_error("cannot write " + path_);
 }
 

@@ -2,6 +2,7 @@
 // and report.html (settings, curves, the sample grids in order) that open in a browser.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <utility>
@@ -12,7 +13,10 @@ namespace examples {
 // Rows of named values; columns are fixed by the first row.
 class MetricsLog {
  public:
-  explicit MetricsLog(std::string path);
+  // resumed_step > 0 (a run continued with --resume): keeps the rows an earlier run left in
+  // `path` up to that step, so the CSV and the curves cover the whole run; otherwise the first
+  // append starts the file afresh.
+  explicit MetricsLog(std::string path, int64_t resumed_step = 0);
   void append(const std::vector<std::pair<std::string, double>>& row);  // appends to the CSV
   // Every value of a column, in row order.
   std::vector<double> column(const std::string& name) const;

@@ -31,11 +31,18 @@ void print_final(int64_t step, const Metrics& metrics) {
   std::fflush(stdout);
 }
 
-std::vector<std::pair<std::string, std::string>> flag_settings(const Flags& f) {
+std::string number(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", v);
+  return text;
+}
+
+Settings flag_settings(const Flags& f) {
   return {{"data", f.data},
           {"epochs", std::to_string(f.epochs)},
           {"steps", f.steps > 0 ? std::to_string(f.steps) : "no limit"},
           {"batch", std::to_string(f.batch)},
+          {"lr", number(f.lr)},
           {"seed", std::to_string(f.seed)},
           {"backend", tg::kernel::current_backend()},
           {"limit", f.limit > 0 ? std::to_string(f.limit) : "none"},
@@ -49,11 +56,13 @@ std::string sample_file(int epoch) {
 }
 
 void write_run_report(const Flags& flags, const std::string& title, const MetricsLog& log,
-                      const std::vector<std::string>& curves, int epochs, const std::vector<std::string>& notes) {
+                      const std::vector<std::string>& curves, int epochs, const std::vector<std::string>& notes,
+                      const Settings& settings) {
   std::vector<std::pair<std::string, std::vector<double>>> series;
   for (const auto& name : curves) series.emplace_back(name, log.column(name));
   write_line_chart_svg(flags.out + "/losses.svg", title + ": losses", "epoch", log.column("epoch"), series);
   Report report{title, flag_settings(flags), {"losses.svg"}, {}, notes};
+  report.settings.insert(report.settings.end(), settings.begin(), settings.end());
   for (int e = 1; e <= epochs; ++e) {
     if (std::filesystem::exists(flags.out + "/" + sample_file(e)))
       report.images.emplace_back("epoch " + std::to_string(e), sample_file(e));

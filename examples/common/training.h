@@ -15,6 +15,7 @@
 namespace examples {
 
 using Metrics = std::vector<std::pair<std::string, double>>;
+using Settings = std::vector<std::pair<std::string, std::string>>;  // (name, value) rows of the report
 
 // Seeds the generator (--seed), selects the backend (--backend) and creates --out.
 void apply_flags(const Flags& flags);
@@ -27,15 +28,20 @@ Metrics weight_grad_norms(const std::string& tag, const tg::nn::Module& module);
 // from a checkpoint can be compared exactly with an uninterrupted one.
 void print_final(int64_t step, const Metrics& metrics);
 
-// The flags as (name, value) rows for the report.
-std::vector<std::pair<std::string, std::string>> flag_settings(const Flags& flags);
+// v as printf's %g: 0.0002 as "0.0002", 10.0 as "10".
+std::string number(double v);
+
+// The flags every program shares, as rows for the report.
+Settings flag_settings(const Flags& flags);
 
 // "samples_epochNNN.png" for epoch (1-based) `epoch`.
 std::string sample_file(int epoch);
 
 // Writes <out>/losses.svg (the `curves` columns of `log` against epoch) and <out>/report.html
-// (settings, the chart, the sample grids of epochs 1 .. epochs, `notes`).
+// (the shared flags and the program's own `settings`, the chart, the sample grids of epochs
+// 1 .. epochs, `notes`).
 void write_run_report(const Flags& flags, const std::string& title, const MetricsLog& log,
-                      const std::vector<std::string>& curves, int epochs, const std::vector<std::string>& notes);
+                      const std::vector<std::string>& curves, int epochs, const std::vector<std::string>& notes,
+                      const Settings& settings = {});
 
 }  // namespace examples

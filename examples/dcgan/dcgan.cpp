@@ -69,7 +69,10 @@ Tensor upsample2(const Tensor& x) {
 }  // namespace
 
 int main(int argc, char** argv) try {
-  const examples::Flags flags = examples::parse_flags(argc, argv, "dcgan", "DCGAN on 32x32 (or --size 64) images");
+  examples::Flags defaults;
+  defaults.lr = kLearningRate;
+  const examples::Flags flags =
+      examples::parse_flags(argc, argv, "dcgan", "DCGAN on 32x32 (or --size 64) images", defaults);
   if (flags.size != 32 && flags.size != 64) throw std::runtime_error("--size must be 32 or 64");
   examples::apply_flags(flags);
 
@@ -83,9 +86,8 @@ int main(int argc, char** argv) try {
   nn::Sequential discriminator = make_discriminator(channels, flags.size);
   nn::init::dcgan_(*generator);
   nn::init::dcgan_(*discriminator);
-  const double lr = flags.lr > 0 ? flags.lr : kLearningRate;
-  tg::optim::Adam opt_g(generator->parameters(), tg::optim::AdamOptions(lr).betas({kBeta1, kBeta2}));
-  tg::optim::Adam opt_d(discriminator->parameters(), tg::optim::AdamOptions(lr).betas({kBeta1, kBeta2}));
+  tg::optim::Adam opt_g(generator->parameters(), tg::optim::AdamOptions(flags.lr).betas({kBeta1, kBeta2}));
+  tg::optim::Adam opt_d(discriminator->parameters(), tg::optim::AdamOptions(flags.lr).betas({kBeta1, kBeta2}));
   const Tensor fixed_noise = tg::randn({kSampleCount, kNoiseSize, 1, 1});
 
   nn::Checkpoint checkpoint;
@@ -97,7 +99,7 @@ int main(int argc, char** argv) try {
             << (flags.size == 64 ? " upsampled to 64x64" : "") << ", " << per_epoch << " batches of " << flags.batch
             << " per epoch, backend " << tg::kernel::current_backend() << (step ? ", resumed at step " + std::to_string(step) : "") << "\n";
 
-  examples::MetricsLog metrics(flags.out + "/metrics.csv");
+  examples::MetricsLog metrics(flags.out + "/metrics.csv", step);
   examples::Progress progress(total);
   tg::autograd::DetectAnomalyGuard anomaly(flags.detect_anomaly);
   examples::Metrics last;
@@ -177,7 +179,8 @@ int main(int argc, char** argv) try {
     tg::save_npy(generator->forward(tg::randn({flags.save_samples, kNoiseSize, 1, 1})), flags.out + "/samples.npy");
   }
   examples::write_run_report(flags, "DCGAN", metrics, {"loss_D", "loss_G"}, flags.epochs,
-                             {"Generator and discriminator as Radford et al. (2016); the loss curves are epoch means."});
+                             {"Generator and discriminator as Radford et al. (2016); the loss curves are epoch means."},
+                             {{"size", std::to_string(flags.size)}, {"optimizer", "Adam, betas (0.5, 0.999)"}});
   std::cout << "wrote " << flags.out << "/report.html\n";
   return 0;
 } catch (const std::exception& e) {

@@ -41,7 +41,9 @@ nn::Sequential make_discriminator(int64_t dim) {
 }  // namespace
 
 int main(int argc, char** argv) try {
-  const examples::Flags flags = examples::parse_flags(argc, argv, "mlp_gan", "fully connected GAN on images");
+  examples::Flags defaults;
+  defaults.lr = kLearningRate;
+  const examples::Flags flags = examples::parse_flags(argc, argv, "mlp_gan", "fully connected GAN on images", defaults);
   examples::apply_flags(flags);
 
   auto dataset = examples::make_dataset(flags.data, flags.limit, flags.seed, {});
@@ -53,9 +55,8 @@ int main(int argc, char** argv) try {
 
   nn::Sequential generator = make_generator(dim);
   nn::Sequential discriminator = make_discriminator(dim);
-  const double lr = flags.lr > 0 ? flags.lr : kLearningRate;
-  tg::optim::Adam opt_g(generator->parameters(), tg::optim::AdamOptions(lr).betas({kBeta1, kBeta2}));
-  tg::optim::Adam opt_d(discriminator->parameters(), tg::optim::AdamOptions(lr).betas({kBeta1, kBeta2}));
+  tg::optim::Adam opt_g(generator->parameters(), tg::optim::AdamOptions(flags.lr).betas({kBeta1, kBeta2}));
+  tg::optim::Adam opt_d(discriminator->parameters(), tg::optim::AdamOptions(flags.lr).betas({kBeta1, kBeta2}));
   const Tensor fixed_noise = tg::randn({kSampleCount, kNoiseSize});
 
   nn::Checkpoint checkpoint;
@@ -67,7 +68,7 @@ int main(int argc, char** argv) try {
             << " batches of " << flags.batch << " per epoch, backend " << tg::kernel::current_backend()
             << (step ? ", resumed at step " + std::to_string(step) : "") << "\n";
 
-  examples::MetricsLog metrics(flags.out + "/metrics.csv");
+  examples::MetricsLog metrics(flags.out + "/metrics.csv", step);
   examples::Progress progress(total);
   tg::autograd::DetectAnomalyGuard anomaly(flags.detect_anomaly);
   examples::Metrics last;
@@ -144,7 +145,8 @@ int main(int argc, char** argv) try {
     tg::save_npy(generator->forward(tg::randn({flags.save_samples, kNoiseSize})), flags.out + "/samples.npy");
   }
   examples::write_run_report(flags, "MLP GAN", metrics, {"loss_D", "loss_G"}, flags.epochs,
-                             {"Generator 100-256-512-1024-pixels, discriminator pixels-1024-512-256-1 with dropout 0.3; the loss curves are epoch means."});
+                             {"Generator 100-256-512-1024-pixels, discriminator pixels-1024-512-256-1 with dropout 0.3; the loss curves are epoch means."},
+                             {{"optimizer", "Adam, betas (0.5, 0.999)"}});
   std::cout << "wrote " << flags.out << "/report.html\n";
   return 0;
 } catch (const std::exception& e) {

@@ -81,7 +81,10 @@ double test_elbo(VAE& model, tg::data::DataLoader& test, int64_t dim, uint64_t s
 }  // namespace
 
 int main(int argc, char** argv) try {
-  const examples::Flags flags = examples::parse_flags(argc, argv, "vae", "MLP variational autoencoder (--latent 2 maps the latent plane)");
+  examples::Flags defaults;
+  defaults.lr = kLearningRate;
+  const examples::Flags flags =
+      examples::parse_flags(argc, argv, "vae", "MLP variational autoencoder (--latent 2 maps the latent plane)", defaults);
   TG_CHECK(flags.latent > 0, "vae", "--latent must be positive");
   examples::apply_flags(flags);
 
@@ -97,7 +100,7 @@ int main(int argc, char** argv) try {
   tg::data::DataLoader test_loader(test_set, tg::data::DataLoaderOptions(std::max<int64_t>(flags.batch, 256)));
 
   VAE model(dim, flags.latent);
-  tg::optim::Adam optimizer(model->parameters(), tg::optim::AdamOptions(flags.lr > 0 ? flags.lr : kLearningRate));
+  tg::optim::Adam optimizer(model->parameters(), tg::optim::AdamOptions(flags.lr));
   const Tensor fixed_z = tg::randn({kSampleCount, flags.latent});
 
   nn::Checkpoint checkpoint;
@@ -109,7 +112,7 @@ int main(int argc, char** argv) try {
             << tg::shape_str(example) << ", latent " << flags.latent << ", backend " << tg::kernel::current_backend()
             << (step ? ", resumed at step " + std::to_string(step) : "") << "\n";
 
-  examples::MetricsLog metrics(flags.out + "/metrics.csv");
+  examples::MetricsLog metrics(flags.out + "/metrics.csv", step);
   examples::Progress progress(total);
   tg::autograd::DetectAnomalyGuard anomaly(flags.detect_anomaly);
   examples::Metrics last;
@@ -193,7 +196,8 @@ int main(int argc, char** argv) try {
     model->eval();
     tg::save_npy(model->decode(tg::randn({flags.save_samples, flags.latent})), flags.out + "/samples.npy");
   }
-  examples::write_run_report(flags, "VAE", metrics, {"loss", "recon", "KL"}, flags.epochs, notes);
+  examples::write_run_report(flags, "VAE", metrics, {"loss", "recon", "KL"}, flags.epochs, notes,
+                             {{"latent", std::to_string(flags.latent)}, {"optimizer", "Adam, betas (0.9, 0.999)"}});
   std::cout << "wrote " << flags.out << "/report.html\n";
   return 0;
 } catch (const std::exception& e) {

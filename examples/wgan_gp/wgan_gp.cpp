@@ -10,10 +10,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <iostream>
 #include <memory>
 
+#include "critic.h"
 #include "data.h"
 #include "flags.h"
 #include "progress.h"
@@ -27,7 +27,6 @@ using tg::Tensor;
 namespace {
 
 constexpr int64_t kNoiseSize = 8;
-constexpr int64_t kHidden = 256;
 constexpr int kCriticSteps = 5;        // critic updates per generator update
 constexpr double kPenaltyWeight = 10;  // lambda
 constexpr double kLearningRate = 1e-4;
@@ -37,37 +36,20 @@ constexpr int64_t kSampleCount = 512;  // fixed-noise samples per picture
 
 // noise -> hidden -> hidden -> hidden -> example (tanh for images in [-1, 1], linear for points).
 nn::Sequential make_generator(int64_t out, bool images) {
-  nn::Sequential g(nn::Linear(kNoiseSize, kHidden), nn::ReLU(), nn::Linear(kHidden, kHidden), nn::ReLU(),
-                   nn::Linear(kHidden, kHidden), nn::ReLU(), nn::Linear(kHidden, out));
+  const int64_t h = wgan::kHidden;
+  nn::Sequential g(nn::Linear(kNoiseSize, h), nn::ReLU(), nn::Linear(h, h), nn::ReLU(), nn::Linear(h, h), nn::ReLU(),
+                   nn::Linear(h, out));
   if (images) g->push_back(nn::Tanh());
   return g;
-}
-
-// example -> hidden -> hidden -> hidden -> score; no batch norm, which would couple the examples
-// whose individual input gradients the penalty needs.
-nn::Sequential make_critic(int64_t in) {
-  return nn::Sequential(nn::Linear(in, kHidden), nn::ReLU(), nn::Linear(kHidden, kHidden), nn::ReLU(),
-                        nn::Linear(kHidden, kHidden), nn::ReLU(), nn::Linear(kHidden, 1));
-}
-
-// lambda * mean_i (||grad critic(x_hat_i)||_2 - 1)^2 with x_hat = eps real + (1 - eps) fake, eps ~ U[0, 1]
-// per example. The 1e-12 keeps d sqrt finite at a zero gradient.
-Tensor gradient_penalty(nn::Sequential& critic, const Tensor& real, const Tensor& fake) {
-  Tensor eps = tg::rand({real.size(0), 1});
-  Tensor x_hat = (eps * real + (1.0 - eps) * fake).detach().requires_grad_();
-  Tensor score_sum = critic->forward(x_hat).sum();
-  Tensor grad = tg::autograd::grad({score_sum}, {x_hat}, {}, {}, /*create_graph=*/true)[0];
-  Tensor norm = tg::sqrt(tg::sum(tg::square(grad), {1}) + 1e-12);
-  return kPenaltyWeight * tg::mean(tg::square(norm - 1.0));
 }
 
 }  // namespace
 
 int main(int argc, char** argv) try {
-  bool data_given = false;
-  for (int i = 1; i < argc; ++i) data_given |= std::strncmp(argv[i], "--data", 6) == 0;
-  examples::Flags flags = examples::parse_flags(argc, argv, "wgan_gp", "WGAN with gradient penalty (default data ring8)");
-  if (!data_given) flags.data = "ring8";
+  examples::Flags defaults;
+  defaults.data = "ring8";
+  defaults.lr = kLearningRate;
+  const examples::Flags flags = examples::parse_flags(argc, argv, "wgan_gp", "WGAN with gradient penalty", defaults);
   examples::apply_flags(flags);
 
   auto dataset = examples::make_dataset(flags.data, flags.limit, flags.seed, {.procedural_size = kRingExamples});
@@ -84,10 +66,9 @@ int main(int argc, char** argv) try {
   nn::Sequential generator = make_generator(dim, images);
   TG_CHECK(flags.batch % flags.pack == 0, "wgan_gp", "--batch ", flags.batch, " is not a multiple of --pack ", flags.pack);
   const int64_t packed = dim * flags.pack;  // one critic input: --pack examples side by side
-  nn::Sequential critic = make_critic(packed);
-  const double lr = flags.lr > 0 ? flags.lr : kLearningRate;
-  tg::optim::Adam opt_g(generator->parameters(), tg::optim::AdamOptions(lr).betas({kBeta1, kBeta2}));
-  tg::optim::Adam opt_c(critic->parameters(), tg::optim::AdamOptions(lr).betas({kBeta1, kBeta2}));
+  nn::Sequential critic = wgan::make_critic(packed);
+  tg::optim::Adam opt_g(generator->parameters(), tg::optim::AdamOptions(flags.lr).betas({kBeta1, kBeta2}));
+  tg::optim::Adam opt_c(critic->parameters(), tg::optim::AdamOptions(flags.lr).betas({kBeta1, kBeta2}));
   const Tensor fixed_noise = tg::randn({images ? 64 : kSampleCount, kNoiseSize});
 
   nn::Checkpoint checkpoint;
@@ -99,7 +80,7 @@ int main(int argc, char** argv) try {
             << flags.loss << ", backend "
             << tg::kernel::current_backend() << (step ? ", resumed at step " + std::to_string(step) : "") << "\n";
 
-  examples::MetricsLog metrics(flags.out + "/metrics.csv");
+  examples::MetricsLog metrics(flags.out + "/metrics.csv", step);
   examples::Progress progress(total);
   tg::autograd::DetectAnomalyGuard anomaly(flags.detect_anomaly);
   examples::Metrics last;
@@ -134,7 +115,7 @@ int main(int argc, char** argv) try {
         loss_c = tg::binary_cross_entropy_with_logits(real_logits, tg::ones({n})) +
                  tg::binary_cross_entropy_with_logits(fake_logits, tg::zeros({n}));
       } else {
-        penalty = gradient_penalty(critic, real, fake);
+        penalty = wgan::gradient_penalty(critic, real, fake, kPenaltyWeight);
         loss_c = fake_score - real_score + penalty;
       }
       opt_c.zero_grad();
@@ -202,7 +183,12 @@ int main(int argc, char** argv) try {
                              {gan ? "--loss gan: BCE losses, one critic step per generator step; W is the gap of mean logits "
                                     "E[critic(x)] - E[critic(G(z))] and GP is 0. For ring8 each picture plots 512 samples of [-3, 3]^2."
                                   : "W is the critic's estimate of the Wasserstein-1 distance, E[critic(x)] - E[critic(G(z))]; "
-                                    "GP the gradient penalty (lambda = 10). For ring8 each picture plots 512 samples of [-3, 3]^2."});
+                                    "GP the gradient penalty (lambda = 10). For ring8 each picture plots 512 samples of [-3, 3]^2."},
+                             {{"loss", flags.loss},
+                              {"pack", std::to_string(flags.pack)},
+                              {"critic steps per generator step", std::to_string(critic_steps)},
+                              {"penalty weight (lambda)", gan ? "none" : examples::number(kPenaltyWeight)},
+                              {"optimizer", "Adam, betas (0, 0.9)"}});
   std::cout << "wrote " << flags.out << "/report.html\n";
   return 0;
 } catch (const std::exception& e) {
