@@ -26,9 +26,17 @@ constexpr int64_t kUnitsPerThread = 4;
 constexpr double kUnitFlops = 8e6;
 
 template <typename T>
-void gemm_threads(const GemmProblem<T>& p) {
+void gemm_threads(const GemmProblem<T>& problem) {
   const auto& k = active_kernels<T>();
-  if (p.M <= 0 || p.N <= 0) return;
+  if (problem.M <= 0 || problem.N <= 0) return;
+  // A product the kernel runs transposed (few columns) is split transposed, so that the units
+  // cut its long side and each still fills whole tiles.
+  const GemmProblem<T> p =
+      k.gemm_swaps(problem.M, problem.N)
+          ? GemmProblem<T>{problem.N, problem.M, problem.K, problem.alpha, problem.b,
+                           problem.cs_b, problem.rs_b, problem.a, problem.cs_a, problem.rs_a,
+                           problem.beta, problem.c, problem.cs_c, problem.rs_c}
+          : problem;
   const int threads = num_threads();
   const double flops =
       2.0 * static_cast<double>(p.M) * static_cast<double>(p.N) * static_cast<double>(p.K);

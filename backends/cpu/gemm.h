@@ -263,16 +263,21 @@ double tile_use(int64_t M, int64_t N) {
   return use(M, G::MR) * use(N, G::NR);
 }
 
+// A product with few columns (N = 1 in a critic's last layer, N = 20 in a VAE's latent layer)
+// fills a 6 x 64 tile badly: it runs as C^T = B^T A^T instead, with the roles of M and N
+// swapped (only strides change). Each element of C is still the same FMA chain over k in the
+// same order, so the result is bitwise the same either way. The 1.25 margin pays for the
+// swapped C going through edge_kernel's buffer (its column stride is not 1).
+template <class Arch, class T>
+bool gemm_swaps(int64_t M, int64_t N) {
+  return tile_use<Arch, T>(N, M) > 1.25 * tile_use<Arch, T>(M, N);
+}
+
 template <class Arch, class T>
 void gemm(const GemmProblem<T>& p) {
   using G = GemmBlocking<Arch, T>;
   if (p.M <= 0 || p.N <= 0) return;
-  // A product with few columns (N = 1 in a critic's last layer, N = 20 in a VAE's latent
-  // layer) fills a 6 x 64 tile badly: it runs as C^T = B^T A^T instead, with the roles of M
-  // and N swapped (only strides change). Each element of C is still the same FMA chain over k
-  // in the same order, so the result is bitwise the same either way. The 1.25 margin pays for
-  // the swapped C going through edge_kernel's buffer (its column stride is not 1).
-  if (tile_use<Arch, T>(p.N, p.M) > 1.25 * tile_use<Arch, T>(p.M, p.N))
+  if (gemm_swaps<Arch, T>(p.M, p.N))
     return gemm<Arch, T>({p.N, p.M, p.K, p.alpha, p.b, p.cs_b, p.rs_b, p.a, p.cs_a, p.rs_a, p.beta,
                           p.c, p.cs_c, p.rs_c});
   if (p.K <= 0 || p.alpha == T(0)) return scale_c<Arch, T>(p);

@@ -58,6 +58,8 @@ struct TypedKernels {
                                       T* values, int64_t* indices);
   // Single-threaded blocked GEMM (gemm.cpp splits C among threads and calls this per part).
   using gemm_fn = void (*)(const GemmProblem<T>& p);
+  // Whether gemm runs an M x N product as its transpose (gemm.h: gemm_swaps).
+  using gemm_swaps_fn = bool (*)(int64_t M, int64_t N);
 
   unary_row unary[static_cast<int>(Unary::count)];
   binary_row arithmetic[static_cast<int>(Arithmetic::count)];
@@ -69,6 +71,7 @@ struct TypedKernels {
   arg_reduce_row_fn max_row, min_row;
   arg_reduce_cols_fn max_cols, min_cols;
   gemm_fn gemm;
+  gemm_swaps_fn gemm_swaps;
   int gemm_mr, gemm_nr;  // the micro-tile (register block of C)
   int64_t gemm_nc;       // columns of a packed B block (a multiple of gemm_nr)
 };

@@ -29,6 +29,7 @@ TypedKernels<T> make_typed_kernels(std::integer_sequence<int, U...>,
   k.max_cols = arg_reduce_cols<Arch, T, true>;
   k.min_cols = arg_reduce_cols<Arch, T, false>;
   k.gemm = gemm<Arch, T>;
+  k.gemm_swaps = gemm_swaps<Arch, T>;
   k.gemm_mr = GemmBlocking<Arch, T>::MR;
   k.gemm_nr = GemmBlocking<Arch, T>::NR;
   k.gemm_nc = GemmBlocking<Arch, T>::NC;
