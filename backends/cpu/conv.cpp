@@ -246,12 +246,15 @@ void conv2d_indirect(const Tensor& out, const Tensor& x, const Tensor& w, const 
           const int64_t per_image = rc.size() * cc.size(), pixels = images * per_image;
           for (int64_t q0 = 0; q0 < pixels; q0 += chunk_rows) {
             const int64_t rows = std::min(chunk_rows, pixels - q0);
+            // Pixel q = q0 + r is (image n, a-th row and b-th column of the classes), stepped
+            // along instead of divided out per pixel.
+            int64_t n = q0 / per_image, a = q0 % per_image / cc.size(), b = q0 % cc.size();
             for (int64_t r = 0; r < rows; ++r) {
-              const int64_t q = q0 + r, n = q / per_image;
-              const int64_t i = rows_by_class.order[rc.begin + q % per_image / cc.size()];
-              const int64_t j = cols_by_class.order[cc.begin + q % cc.size()];
+              const int64_t i = rows_by_class.order[rc.begin + a];
+              const int64_t j = cols_by_class.order[cc.begin + b];
               origin[r] = ((n * Hb + (i - i0) * g.sh) * Wp + j * g.sw) * g.C + grp * Cg;
               target[r] = (n0 + n) * yv.s0 + grp * Og * yv.s1 + i * yv.s2 + j * yv.s3;
+              step_pixel(n, a, b, rc.size(), cc.size());
             }
             indirect_rows(ip, rc, cc, xp, origin, rows, cbuf, ldc, segment, segment + taps);
             scatter_rows(cbuf, ldc, rows, Og, target, yv.data, yv.s1);

@@ -65,6 +65,16 @@ inline AxisClass restrict_to(const AxisClasses& axis, const AxisClass& c, int64_
   return {c.lo, c.hi, b - first, e - first};
 }
 
+// The next pixel of a class's pixels in a unit, taken image by image, row by row: (image n,
+// a-th of its `rows` rows, b-th of its `cols` columns).
+inline void step_pixel(int64_t& n, int64_t& a, int64_t& b, int64_t rows, int64_t cols) {
+  if (++b < cols) return;
+  b = 0;
+  if (++a < rows) return;
+  a = 0;
+  ++n;
+}
+
 // How the output is cut into units of work: nb whole images at a time while one image's padded
 // input copy fits the budget; otherwise one image at a time, in bands of `band` output rows.
 // nb is a multiple of MR when it can be: a border class holds nb x (its rows x columns) pixels

@@ -183,15 +183,19 @@ void transpose_indirect(const Tensor& out, const Tensor& x, const Tensor& w, con
             const int64_t per_image = rc.size() * cc.size(), pixels = images * per_image;
             for (int64_t q0 = 0; q0 < pixels; q0 += chunk_rows) {
               const int64_t rows = std::min(chunk_rows, pixels - q0);
+              // Pixel q = q0 + r is (image n, a-th row and b-th column of the classes), stepped
+              // along instead of divided out per pixel; (h + ph) div sh = u + (first + ph) div sh
+              // since h = first + u sh and first + ph >= 0.
+              int64_t n = q0 / per_image, a = q0 % per_image / cc.size(), b = q0 % cc.size();
+              const int64_t row0 = (phase.rows.first + g.ph) / g.sh - i0;
+              const int64_t col0 = (phase.cols.first + g.pw) / g.sw - j_lo;
               for (int64_t r = 0; r < rows; ++r) {
-                const int64_t q = q0 + r, n = q / per_image;
-                const int64_t u = rows_by_class.order[rc.begin + q % per_image / cc.size()];
-                const int64_t v = cols_by_class.order[cc.begin + q % cc.size()];
+                const int64_t u = rows_by_class.order[rc.begin + a];
+                const int64_t v = cols_by_class.order[cc.begin + b];
                 const int64_t h = phase.rows.first + u * g.sh, wc = phase.cols.first + v * g.sw;
-                origin[r] =
-                    ((n * Hb + (h + g.ph) / g.sh - i0) * Wy + (wc + g.pw) / g.sw - j_lo) * g.O +
-                    grp * Og;
+                origin[r] = ((n * Hb + u + row0) * Wy + v + col0) * g.O + grp * Og;
                 target[r] = (n0 + n) * ov.s0 + grp * Cg * ov.s1 + h * ov.s2 + wc * ov.s3;
+                step_pixel(n, a, b, rc.size(), cc.size());
               }
               indirect_rows(ip, rc, cc, yp, origin, rows, cbuf, ldc, segment, segment + max_taps);
               scatter_rows(cbuf, ldc, rows, Cg, target, ov.data, ov.s1);

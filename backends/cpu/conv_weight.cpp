@@ -133,11 +133,19 @@ struct WeightProblem {
     const bool skip_padding = Cg >= mr;
     for (int64_t k0 = 0; k0 < Q; k0 += step) {
       const int64_t klen = std::min(step, Q - k0);
+      // Pixel q = k0 + k is (n, i, j), stepped along instead of divided out per pixel.
+      int64_t n = k0 / P, i = k0 % P / g.Wo, j = k0 % g.Wo;
       for (int64_t k = 0; k < klen; ++k) {
-        const int64_t q = k0 + k, n = q / P, i = q % P / g.Wo, j = q % g.Wo;
         origin[k] = ((n * Hp + i * g.sh) * Wp + j * g.sw) * g.C + grp * Cg;
         row[k] = i;
         col[k] = j;
+        if (++j == g.Wo) {
+          j = 0;
+          if (++i == g.Ho) {
+            i = 0;
+            ++n;
+          }
+        }
       }
       const bool overwrite = first && k0 == 0;
       int64_t kept = 0, kept_t0 = -1, kept_t1 = -1;  // the kept pixels are those of taps t0..t1
