@@ -568,10 +568,12 @@ TEST_CASE("matmul agrees at odd sizes and in every transpose combination") {
   };
   // Vector tails; whole micro-tiles (6 x 64 at AVX-512, 6 x 16 at AVX2, 4 x 8 generic); K cut
   // into several KC (384) blocks; more than one MC (1008) block of rows; few columns, which
-  // run as C^T = B^T A^T (N = 1: a critic's last layer; N = 20: a VAE's latent layer).
-  const std::vector<Size> sizes = {{1, 1, 1},     {1, 17, 3},    {7, 13, 5},   {6, 64, 16},
-                                   {12, 128, 400}, {17, 49, 33},  {9, 100, 800}, {65, 97, 260},
-                                   {1100, 70, 20}, {128, 1, 256}, {128, 20, 400}, {1100, 3, 50}};
+  // run as C^T = B^T A^T (N = 1: a critic's last layer; N = 20: a VAE's latent layer); A
+  // packed once and shared by the threads (M <= MC, several column tiles: 100 x 300).
+  const std::vector<Size> sizes = {
+      {1, 1, 1},      {1, 17, 3},     {7, 13, 5},    {6, 64, 16},   {12, 128, 400},
+      {17, 49, 33},   {9, 100, 800},  {65, 97, 260}, {1100, 70, 20}, {128, 1, 256},
+      {128, 20, 400}, {1100, 3, 50},  {100, 300, 200}};
   for (DType dt : {kFloat32, kFloat64})
     for (const auto& s : sizes)
       for (bool ta : {false, true})

@@ -1,14 +1,17 @@
 // GEMM entry points: the raw-pointer API (cpu.h), the split of C among threads, and the batched
 // matmul kernel of the cpu table. The blocked single-thread kernel is gemm.h.
 //
-// C is cut into about kUnitsPerThread units per thread, rows and columns split so that the
-// panels each unit packs cost least; threads take units dynamically and run the whole K loop
-// on each, packing their own panels into their own caches. K is never split, so every element
+// C is cut into about kUnitsPerThread units per thread; threads take units dynamically and run
+// the whole K loop on each. When A fits one packed block (M <= MC: a batch of rows times a
+// layer's weight), the threads first pack A once together and the units are column blocks that
+// share it; otherwise rows and columns are split so that the panels each unit packs for itself
+// cost least. K is never split, so every element
 // of C is the same sequence of FMAs whatever the thread count or split: results are bitwise
 // identical for 1, 2 or n threads (parallel.h may also drop to one thread while the cores are
 // shared).
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "backends/cpu/cpu_kernels.h"
 #include "backends/cpu/isa.h"
@@ -41,14 +44,32 @@ void gemm_threads(const GemmProblem<T>& problem) {
   const double flops =
       2.0 * static_cast<double>(p.M) * static_cast<double>(p.N) * static_cast<double>(p.K);
   if (threads <= 1 || flops < kParallelFlops || omp_in_parallel()) return k.gemm(p);
-  // A unit packs its own rows of A and its own columns of B (gemm.h), so r row blocks repack
-  // B r times and c column blocks repack A c times. With r c = target units, the packing cost
-  // r N w_b + c M w_a is least at r = sqrt(target M w_a / (N w_b)); a transposing pack (the
-  // operand's rows not contiguous) costs w = 4 times a straight copy (w = 1).
   const auto target = std::clamp<int64_t>(static_cast<int64_t>(flops / kUnitFlops), threads,
                                           kUnitsPerThread * threads);
   const int64_t tiles_m = (p.M + k.gemm_mr - 1) / k.gemm_mr;
   const int64_t tiles_n = (p.N + k.gemm_nr - 1) / k.gemm_nr;
+  if (p.M <= k.gemm_mc && tiles_n >= threads) {
+    // A fits one packed block (a batch of 128 rows times a layer's weight): the threads pack
+    // it once, panel by panel, and share it; units are column blocks, each packing its own B.
+    static thread_local std::vector<T> packed;
+    packed.resize(static_cast<size_t>(k.packed_a_size(p.M, p.K)));
+    T* a = packed.data();
+    parallel_for(tiles_m, 1, [&](int64_t begin, int64_t end) { k.gemm_pack_a(p, begin, end, a); });
+    const int64_t col_blocks = std::min(target, tiles_n);
+    return parallel_pieces(col_blocks, [&](int64_t jb) {
+      const int64_t j0 = std::min(p.N, tiles_n * jb / col_blocks * k.gemm_nr);
+      const int64_t j1 = std::min(p.N, tiles_n * (jb + 1) / col_blocks * k.gemm_nr);
+      GemmProblem<T> part = p;
+      part.N = j1 - j0;
+      part.b = p.b + j0 * p.cs_b;
+      part.c = p.c + j0 * p.cs_c;
+      if (part.N > 0) k.gemm_prepacked(part, a);
+    });
+  }
+  // Otherwise a unit packs its own rows of A and its own columns of B (gemm.h), so r row
+  // blocks repack B r times and c column blocks repack A c times. With r c = target units, the
+  // packing cost r N w_b + c M w_a is least at r = sqrt(target M w_a / (N w_b)); a transposing
+  // pack (the operand's rows not contiguous) costs w = 4 times a straight copy (w = 1).
   const double w_a = p.cs_a == 1 ? 4.0 : 1.0, w_b = p.cs_b == 1 ? 1.0 : 4.0;
   const double m = static_cast<double>(p.M), n = static_cast<double>(p.N);
   const double t = static_cast<double>(target);

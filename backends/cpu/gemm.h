@@ -45,6 +45,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -273,28 +274,62 @@ bool gemm_swaps(int64_t M, int64_t N) {
   return tile_use<Arch, T>(N, M) > 1.25 * tile_use<Arch, T>(M, N);
 }
 
+// K in equal blocks of at most KC (K = 512 runs as 256 + 256, not 384 + 128): fixed by K
+// alone, so every element of C sees the same sequence of FMAs however C is split.
 template <class Arch, class T>
-void gemm(const GemmProblem<T>& p) {
+int64_t k_step(int64_t K) {
+  using G = GemmBlocking<Arch, T>;
+  const int64_t k_blocks = (K + G::KC - 1) / G::KC;
+  return (K + k_blocks - 1) / k_blocks;
+}
+
+// A packed whole (every K block, rows padded to MR), for products whose M fits one MC block
+// and whose threads share it (gemm.cpp): K block b starts at b * Mpad * k_step, and its panel
+// of rows [i, i + MR) at i * kc further, as pack_a lays one block out.
+template <class Arch, class T>
+int64_t packed_a_size(int64_t M, int64_t K) {
+  using G = GemmBlocking<Arch, T>;
+  const int64_t step = k_step<Arch, T>(K);
+  return (M + G::MR - 1) / G::MR * G::MR * ((K + step - 1) / step) * step;
+}
+
+// Packs the panels [panel0, panel1) of A (rows panel0 MR ...) into that layout at dst.
+template <class Arch, class T>
+void gemm_pack_a(const GemmProblem<T>& p, int64_t panel0, int64_t panel1, T* dst) {
+  using G = GemmBlocking<Arch, T>;
+  const int64_t step = k_step<Arch, T>(p.K), Mpad = (p.M + G::MR - 1) / G::MR * G::MR;
+  const int64_t i0 = panel0 * G::MR, i1 = std::min(p.M, panel1 * G::MR);
+  if (i1 <= i0) return;
+  for (int64_t pc = 0, b = 0; pc < p.K; pc += step, ++b) {
+    const int64_t kc = std::min(step, p.K - pc);
+    pack_a<Arch, T>(i1 - i0, kc, p.a + i0 * p.rs_a + pc * p.cs_a, p.rs_a, p.cs_a,
+                    dst + b * Mpad * step + i0 * kc);
+  }
+}
+
+// The blocked product; A comes packed whole (gemm_pack_a) when `packed` is given (then
+// p.M <= MC), and is packed here block by block otherwise.
+template <class Arch, class T>
+void gemm_blocks(const GemmProblem<T>& p, const T* packed) {
   using G = GemmBlocking<Arch, T>;
   if (p.M <= 0 || p.N <= 0) return;
-  if (gemm_swaps<Arch, T>(p.M, p.N))
-    return gemm<Arch, T>({p.N, p.M, p.K, p.alpha, p.b, p.cs_b, p.rs_b, p.a, p.cs_a, p.rs_a, p.beta,
-                          p.c, p.cs_c, p.rs_c});
   if (p.K <= 0 || p.alpha == T(0)) return scale_c<Arch, T>(p);
   static thread_local PackBuffer<Arch, T> a_buffer, b_buffer;
-  T* ap = a_buffer.reserve(static_cast<size_t>(G::MC * G::KC));
   T* bp = b_buffer.reserve(static_cast<size_t>(G::KC * G::NC));
-  // K in equal blocks of at most KC (K = 512 runs as 256 + 256, not 384 + 128): fixed by K
-  // alone, so every element of C still sees the same sequence of FMAs.
-  const int64_t k_blocks = (p.K + G::KC - 1) / G::KC, k_step = (p.K + k_blocks - 1) / k_blocks;
+  const int64_t step = k_step<Arch, T>(p.K), Mpad = (p.M + G::MR - 1) / G::MR * G::MR;
   for (int64_t ic = 0; ic < p.M; ic += G::MC) {
     const int64_t mc = p.M - ic < G::MC ? p.M - ic : G::MC;
-    for (int64_t pc = 0; pc < p.K; pc += k_step) {
-      const int64_t kc = p.K - pc < k_step ? p.K - pc : k_step;
+    for (int64_t pc = 0; pc < p.K; pc += step) {
+      const int64_t kc = p.K - pc < step ? p.K - pc : step;
       // The first K block applies beta; later ones accumulate onto it.
       const bool read_c = pc > 0 || p.beta != T(0);
       const T beta = pc > 0 ? T(1) : p.beta;
-      pack_a<Arch, T>(mc, kc, p.a + ic * p.rs_a + pc * p.cs_a, p.rs_a, p.cs_a, ap);
+      const T* ap = packed ? packed + pc / step * Mpad * step : nullptr;
+      if (!packed) {
+        T* buffer = a_buffer.reserve(static_cast<size_t>(G::MC * G::KC));
+        pack_a<Arch, T>(mc, kc, p.a + ic * p.rs_a + pc * p.cs_a, p.rs_a, p.cs_a, buffer);
+        ap = buffer;
+      }
       for (int64_t jc = 0; jc < p.N; jc += G::NC) {
         const int64_t nc = p.N - jc < G::NC ? p.N - jc : G::NC;
         pack_b<Arch, T>(kc, nc, p.b + pc * p.rs_b + jc * p.cs_b, p.rs_b, p.cs_b, bp);
@@ -316,6 +351,19 @@ void gemm(const GemmProblem<T>& p) {
       }
     }
   }
+}
+
+template <class Arch, class T>
+void gemm(const GemmProblem<T>& p) {
+  if (p.M > 0 && p.N > 0 && gemm_swaps<Arch, T>(p.M, p.N))
+    return gemm<Arch, T>({p.N, p.M, p.K, p.alpha, p.b, p.cs_b, p.rs_b, p.a, p.cs_a, p.rs_a, p.beta,
+                          p.c, p.cs_c, p.rs_c});
+  gemm_blocks<Arch, T>(p, nullptr);
+}
+
+template <class Arch, class T>
+void gemm_prepacked(const GemmProblem<T>& p, const T* packed_a) {
+  gemm_blocks<Arch, T>(p, packed_a);
 }
 
 }  // namespace tg::cpu::simd

@@ -60,6 +60,11 @@ struct TypedKernels {
   using gemm_fn = void (*)(const GemmProblem<T>& p);
   // Whether gemm runs an M x N product as its transpose (gemm.h: gemm_swaps).
   using gemm_swaps_fn = bool (*)(int64_t M, int64_t N);
+  // A packed once and shared by the threads that split C by columns (gemm.h: packed_a_size,
+  // gemm_pack_a packing the panels [panel0, panel1) of MR rows, gemm_prepacked; M <= MC).
+  using packed_a_size_fn = int64_t (*)(int64_t M, int64_t K);
+  using gemm_pack_a_fn = void (*)(const GemmProblem<T>& p, int64_t panel0, int64_t panel1, T* dst);
+  using gemm_prepacked_fn = void (*)(const GemmProblem<T>& p, const T* packed_a);
 
   unary_row unary[static_cast<int>(Unary::count)];
   binary_row arithmetic[static_cast<int>(Arithmetic::count)];
@@ -72,8 +77,12 @@ struct TypedKernels {
   arg_reduce_cols_fn max_cols, min_cols;
   gemm_fn gemm;
   gemm_swaps_fn gemm_swaps;
+  packed_a_size_fn packed_a_size;
+  gemm_pack_a_fn gemm_pack_a;
+  gemm_prepacked_fn gemm_prepacked;
   int gemm_mr, gemm_nr;  // the micro-tile (register block of C)
   int64_t gemm_nc;       // columns of a packed B block (a multiple of gemm_nr)
+  int64_t gemm_mc;       // rows of a packed A block
 };
 
 struct IsaKernels {

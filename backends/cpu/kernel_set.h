@@ -30,9 +30,13 @@ TypedKernels<T> make_typed_kernels(std::integer_sequence<int, U...>,
   k.min_cols = arg_reduce_cols<Arch, T, false>;
   k.gemm = gemm<Arch, T>;
   k.gemm_swaps = gemm_swaps<Arch, T>;
+  k.packed_a_size = packed_a_size<Arch, T>;
+  k.gemm_pack_a = gemm_pack_a<Arch, T>;
+  k.gemm_prepacked = gemm_prepacked<Arch, T>;
   k.gemm_mr = GemmBlocking<Arch, T>::MR;
   k.gemm_nr = GemmBlocking<Arch, T>::NR;
   k.gemm_nc = GemmBlocking<Arch, T>::NC;
+  k.gemm_mc = GemmBlocking<Arch, T>::MC;
   return k;
 }
 
