@@ -21,7 +21,7 @@ void set_adam_values(O& o, const std::map<std::string, double>& v) {
   o.betas(std::make_tuple(v.at("beta1"), v.at("beta2")));
   o.eps(v.at("eps"));
   o.weight_decay(v.at("weight_decay"));
-  o.amsgrad(v.at("amsgrad") != 0);
+  o.amsgrad(flag_value(v, "amsgrad"));
 }
 
 template <typename O>

@@ -50,6 +50,14 @@ void LRScheduler::check_state_dict(const TensorDict& dict) const {
                base.numel() == static_cast<int64_t>(base_lrs_.size()),
            "LRScheduler", "cannot load the scheduler state: base_lrs must be float64[", base_lrs_.size(),
            "] (one per parameter group), got ", base.str());
+  const std::vector<double> lrs = base.to_vector<double>();
+  for (size_t g = 0; g < lrs.size(); ++g)
+    TG_CHECK(std::isfinite(lrs[g]) && lrs[g] >= 0, "LRScheduler", "cannot load the scheduler state: base_lrs[", g,
+             "] must be a finite non-negative learning rate, got ", lrs[g]);
+  // apply() after the load sets one lr per group: a group added since would fail half-way.
+  TG_CHECK(optimizer_.param_groups().size() == base_lrs_.size(), "LRScheduler",
+           "cannot load the scheduler state: the optimizer has ", optimizer_.param_groups().size(),
+           " parameter groups but the scheduler was made for ", base_lrs_.size());
 }
 
 void LRScheduler::load_state_dict(const TensorDict& dict) {

@@ -3,6 +3,7 @@
 #include "optim/optimizer.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <optional>
 #include <set>
@@ -28,6 +29,12 @@ std::optional<std::pair<int64_t, std::string>> split_index(const std::string& s)
 bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 
 }  // namespace
+
+bool flag_value(const std::map<std::string, double>& values, const std::string& name) {
+  const double v = values.at(name);
+  TG_CHECK(v == 0 || v == 1, "load_state_dict", "the flag ", name, " must be 0 or 1, got ", v);
+  return v == 1;
+}
 
 OptimizerParamGroup::OptimizerParamGroup(const OptimizerParamGroup& other)
     : params_(other.params_), options_(other.options_ ? other.options_->clone() : nullptr) {}
@@ -190,6 +197,8 @@ Optimizer::LoadPlan Optimizer::plan_load(const TensorDict& dict) const {
                              std::to_string(want.size()) + " parameters");
       } else if (t.numel() != 1) {
         problems.push_back(key + ": expected one value, got " + t.str());
+      } else if (!std::isfinite(t.item<double>())) {
+        problems.push_back(key + ": expected a finite number, got " + std::to_string(t.item<double>()));
       } else {
         group_values[index][field] = t.item<double>();
       }
@@ -234,8 +243,8 @@ Optimizer::LoadPlan Optimizer::plan_load(const TensorDict& dict) const {
     for (const auto& [name, v] : group_values[g])
       if (!values.count(name)) problems.push_back("unexpected key " + prefix + name);
     if (values.size() == group_values[g].size() && values.size() == options->values().size()) {
-      options->set_values(values);
       try {
+        options->set_values(values);
         options->validate();
       } catch (const Error& e) {
         problems.push_back(prefix + "*: " + e.what());

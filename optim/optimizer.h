@@ -111,6 +111,9 @@ class Optimizer {
   std::map<const TensorImpl*, ParamState> state_;
 };
 
+// A boolean option as set_values reads it back from a state dict: 0 or 1, else tg::Error.
+bool flag_value(const std::map<std::string, double>& values, const std::string& name);
+
 // The options of a group as their concrete type (the optimizer's own options struct).
 template <typename Options>
 Options& options_of(OptimizerParamGroup& group) {

@@ -16,7 +16,7 @@ void RMSpropOptions::set_values(const std::map<std::string, double>& v) {
   eps_ = v.at("eps");
   weight_decay_ = v.at("weight_decay");
   momentum_ = v.at("momentum");
-  centered_ = v.at("centered") != 0;
+  centered_ = flag_value(v, "centered");
 }
 
 void RMSpropOptions::validate() const {

@@ -17,7 +17,7 @@ void SGDOptions::set_values(const std::map<std::string, double>& v) {
   momentum_ = v.at("momentum");
   dampening_ = v.at("dampening");
   weight_decay_ = v.at("weight_decay");
-  nesterov_ = v.at("nesterov") != 0;
+  nesterov_ = flag_value(v, "nesterov");
 }
 
 void SGDOptions::validate() const {

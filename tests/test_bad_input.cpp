@@ -79,6 +79,12 @@ void put_le32(std::string& bytes, size_t at, uint32_t v) {
   for (int i = 0; i < 4; ++i) bytes[at + i] = static_cast<char>((v >> (8 * i)) & 0xFF);
 }
 
+// Restores the active backend when a test case ends.
+struct BackendScope {
+  std::string backend = kernel::current_backend();
+  ~BackendScope() { kernel::set_backend(backend); }
+};
+
 nn::Sequential small_mlp() { return nn::Sequential(nn::Linear(3, 4), nn::BatchNorm1d(4), nn::Linear(4, 2)); }
 
 }  // namespace
@@ -89,6 +95,37 @@ TEST_CASE("elementwise ops: shape, dtype and device mismatches") {
   CHECK_THROWS_WITH_ALL(div(ones({3}, kFloat64), ones({3})), "div:", "dtype mismatch", "float64[3]", "float32[3]");
   CHECK_THROWS_WITH_ALL(sub(on_fake_cuda(memory, {4}), ones({4})), "sub:", "device mismatch", "(cuda:0)", "(cpu)");
   CHECK_THROWS_WITH_ALL(log(arange(3.0, kInt64)), "log:", "expected a float32 or float64 tensor", "int64[3]");
+}
+
+TEST_CASE("int64 division never traps: a zero divisor and INT64_MIN / -1 raise tg::Error naming div") {
+  // div is true division (as torch.div) and is registered for floating dtypes only; the
+  // kernels themselves refuse integers too, so no path reaches a trapping integer divide.
+  const BackendScope scope;
+  const Tensor zero_divisor = tensor<int64_t>({0, 1}), min = tensor<int64_t>({std::numeric_limits<int64_t>::min()});
+  for (const char* name : {"reference", "cpu"}) {
+    CAPTURE(name);
+    kernel::set_backend(name);
+    CHECK_THROWS_WITH_ALL(tensor<int64_t>({4, 5}) / zero_divisor, "div:", "no kernel for int64");
+    CHECK_THROWS_WITH_ALL(min / tensor<int64_t>({-1}), "div:", "no kernel for int64");
+    CHECK_THROWS_WITH_ALL(arange(3.0, kInt64) / 0.0, "div:", "no kernel for int64");
+    const kernel::KernelTable& table = kernel::table_named(name);
+    Tensor out = empty({2}, kInt64);
+    CHECK_THROWS_WITH_ALL(table.div.fn(out, tensor<int64_t>({4, 5}), zero_divisor), "div:",
+                          "integer division is not supported (int64 operands)", "true division");
+    CHECK_THROWS_WITH_ALL(table.div.fn(out, min.expand({2}), tensor<int64_t>({-1, -1})), "div:",
+                          "integer division is not supported");
+  }
+  CHECK((tensor<int64_t>({4, 5}).to(kFloat64) / zero_divisor.to(kFloat64)).to_vector<double>() ==
+        std::vector<double>{INFINITY, 5.0});
+}
+
+TEST_CASE("reductions: dims out of range or repeated, empty and integer inputs, bad correction") {
+  Tensor x = zeros({2, 3});
+  CHECK_THROWS_WITH_ALL(sum(x, {0, -2}), "sum:", "dim appears twice");
+  CHECK_THROWS_WITH_ALL(mean(x, {2}), "mean:", "dimension out of range", "got 2");
+  CHECK_THROWS_WITH_ALL(var(x, {1}, -1), "var", "correction must be non-negative, got -1");
+  CHECK_THROWS_WITH_ALL(logsumexp(arange(3.0, kInt64), {0}), "int64[3]");
+  CHECK_THROWS_WITH_ALL(min(zeros({0})), "min:", "cannot reduce an empty tensor", "[0]");
 }
 
 TEST_CASE("matmul and linear: inner dimensions, features, dtype and device") {
@@ -208,6 +245,60 @@ TEST_CASE("optimizers refuse NaN learning rates and other NaN options, updating 
   CHECK_THROWS_WITH_ALL(dropout(ones({2}), kNaN), "dropout", "between 0 and 1", "nan");
 }
 
+TEST_CASE("every scheduler: a NaN learning rate stops the optimizer; NaN loaded base lrs are refused") {
+  using namespace optim;
+  using Make = std::function<std::unique_ptr<LRScheduler>(Optimizer&)>;
+  // Each scheduler with a NaN in its formula: the lr it sets by epoch 1 is NaN.
+  const std::vector<std::pair<std::string, Make>> schedulers = {
+      {"StepLR", [](Optimizer& o) { return std::make_unique<StepLR>(o, 1, kNaN); }},
+      {"ExponentialLR", [](Optimizer& o) { return std::make_unique<ExponentialLR>(o, kNaN); }},
+      {"CosineAnnealingLR", [](Optimizer& o) { return std::make_unique<CosineAnnealingLR>(o, 4, kNaN); }},
+      {"LambdaLR", [](Optimizer& o) {
+         return std::make_unique<LambdaLR>(o, [](int64_t e) { return e == 0 ? 1.0 : kNaN; });
+       }},
+  };
+  for (const auto& [name, make] : schedulers) {
+    CAPTURE(name);
+    Tensor w = ones({3}, kFloat64).requires_grad_();
+    SGD opt({w}, SGDOptions(0.1));
+    auto sched = make(opt);
+    sched->step();
+    w.set_grad(ones({3}, kFloat64));
+    CHECK_THROWS_WITH_ALL(opt.step(), "SGD", "invalid learning rate: nan");
+    CHECK(w.to_vector<double>() == std::vector<double>{1, 1, 1});
+  }
+  Tensor w = ones({3}, kFloat64).requires_grad_();
+  SGD opt({w}, SGDOptions(0.1));
+  CHECK_THROWS_WITH_ALL(LinearLR(opt, kNaN), "LinearLR", "start_factor", "nan");
+  CHECK_THROWS_WITH_ALL(LinearLR(opt, 0.5, kNaN), "LinearLR", "end_factor", "nan");
+
+  // A checkpoint whose scheduler state holds a NaN base lr loads nothing at all.
+  TempDir dir;
+  manual_seed(8);
+  nn::Sequential model = small_mlp();
+  Adam adam(model->parameters(), AdamOptions(1e-2));
+  StepLR sched(adam, 2, 0.5);
+  nn::Checkpoint checkpoint;
+  checkpoint.add("model", model).add("opt", adam).add("sched", sched);
+  checkpoint.save(dir.file("good.npz"), 1);
+  TensorDict dict = load_npz(dir.file("good.npz"));
+  for (auto& [key, t] : dict)
+    if (key == "sched.base_lrs") t = tensor<double>({kNaN});
+  save_npz(dict, dir.file("nan.npz"));
+  adam.zero_grad();
+  const Tensor y = model->forward(randn({5, 3}));
+  (y * y).mean().backward();
+  adam.step();
+  sched.step();
+  const std::vector<std::string> model_before = bytes_of(model->state_dict()), opt_before = bytes_of(adam.state_dict());
+  CHECK_THROWS_WITH_ALL(checkpoint.load(dir.file("nan.npz")), "Checkpoint", "nothing was changed", "'sched'",
+                        "base_lrs[0] must be a finite non-negative learning rate, got nan");
+  CHECK(bytes_of(model->state_dict()) == model_before);
+  CHECK(bytes_of(adam.state_dict()) == opt_before);
+  CHECK(sched.last_epoch() == 1);
+  CHECK(sched.get_last_lr() == std::vector<double>{1e-2});
+}
+
 TEST_CASE(".npy files: wrong magic, truncated, oversized declarations, corrupt header, unknown dtype") {
   TempDir dir;
   const std::string good = dir.file("good.npy");
@@ -310,11 +401,17 @@ TEST_CASE("checkpoints and state dicts: a failed load names the problem and chan
   wide->to(kFloat64);
   save(wide, dir.file("float64.npz"));
 
-  const std::vector<std::string> before = bytes_of(model->state_dict());
+  // One step, so the optimizer has state (step counts, moments) that a failed load must keep.
+  opt.zero_grad();
+  const Tensor y = model->forward(randn({5, 3}));
+  (y * y).mean().backward();
+  opt.step();
+  REQUIRE(opt.state(model->parameters()[0]) != nullptr);
+  const std::vector<std::string> before = bytes_of(model->state_dict()), opt_before = bytes_of(opt.state_dict());
   const GeneratorState rng = get_rng_state();
   const auto unchanged = [&] {
     CHECK(bytes_of(model->state_dict()) == before);
-    CHECK(opt.state(model->parameters()[0]) == nullptr);
+    CHECK(bytes_of(opt.state_dict()) == opt_before);
     CHECK(get_rng_state().offset == rng.offset);
   };
   CHECK_THROWS_WITH_ALL(checkpoint.load(ckpt), "Checkpoint", "nothing was changed", "'model'",
@@ -371,8 +468,15 @@ TEST_CASE("a failed save leaves the previous file as it was") {
       message_of_save_with_file_limit(limit, [&] { save_image(rand({64, 3, 32, 32}), image); });
   CHECK(image_message.find("grid.png") != std::string::npos);
   CHECK(read_bytes(image) == image_before);
+  const std::string npy = dir.file("tensor.npy");
+  save_npy(ones({3}), npy);
+  const std::string npy_before = read_bytes(npy);
+  const std::string npy_message = message_of_save_with_file_limit(limit, [&] { save_npy(zeros({64, 64}), npy); });
+  CHECK(npy_message.find("tensor.npy") != std::string::npos);
+  CHECK(npy_message.find("write failed") != std::string::npos);
+  CHECK(read_bytes(npy) == npy_before);
 
-  // Refused before writing: a duplicate entry, a NaN pixel, a folder in the way.
+  // Refused before writing: a duplicate entry, a NaN pixel, a folder in the way, no folder.
   CHECK_THROWS_WITH_ALL(save_npz({{"a", ones({1})}, {"a", ones({1})}}, weights), "save_npz", "duplicate entry 'a'");
   CHECK(read_bytes(weights) == weights_before);
   CHECK_THROWS_WITH_ALL(save_image(full({1, 4, 4}, kNaN), image), "save_image", "the image contains NaN");
@@ -380,6 +484,11 @@ TEST_CASE("a failed save leaves the previous file as it was") {
   std::filesystem::create_directories(dir.file("folder.npz"));
   CHECK_THROWS_WITH_ALL(save(model, dir.file("folder.npz")), "folder.npz");
   CHECK(std::filesystem::is_directory(dir.file("folder.npz")));
+  CHECK_THROWS_WITH_ALL(save_npy(ones({2}), dir.file("folder.npz")), "save_npy", "folder.npz", "rename failed",
+                        "the previous file, if any, is unchanged");
+  CHECK(std::filesystem::is_directory(dir.file("folder.npz")));
+  CHECK_THROWS_WITH_ALL(checkpoint.save(dir.file("no/such/dir/checkpoint.npz"), 3), "cannot create a temporary file",
+                        "no/such/dir");
   // No temporary file is left behind by any failure.
-  CHECK(std::distance(std::filesystem::directory_iterator(dir.path()), {}) == 4);
+  CHECK(std::distance(std::filesystem::directory_iterator(dir.path()), {}) == 5);
 }

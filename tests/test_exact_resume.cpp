@@ -2,9 +2,11 @@
 // trained by Adam under a StepLR schedule on a shuffled DataLoader. Stopping after N steps,
 // saving an nn::Checkpoint (model, optimizer, scheduler, random generator, step) and resuming
 // in a fresh process state for M steps gives the same bits as N + M steps in one go; so do a
-// second identical run and a run on another thread count, on the reference and cpu backends.
+// second identical run and a run on another thread count (also across the save), on the
+// reference and cpu backends.
 #include <cstring>
 #include <filesystem>
+#include <functional>
 
 #include "backends/cpu/cpu.h"
 #include "data/io/io_test_helpers.h"
@@ -95,13 +97,15 @@ Final uninterrupted(uint64_t seed) {
   return final_of(run);
 }
 
-Final resumed(uint64_t seed, const std::string& path) {
+// `between` runs after the save, before the fresh run that loads it (another thread count).
+Final resumed(uint64_t seed, const std::string& path, const std::function<void()>& between = [] {}) {
   manual_seed(seed);
   {
     Run first(sizes_for(kernel::current_backend()));
     first.train_until(kStepsBefore);
     first.checkpoint().save(path, first.step);
   }
+  between();
   manual_seed(seed + 1000);  // other initial weights and another random stream until the load
   Run second(sizes_for(kernel::current_backend()));
   second.train_until(2);
@@ -148,5 +152,19 @@ TEST_CASE("the same seeded run twice, and on 1 and 2 threads, gives the same bit
     cpu::set_num_threads(2);
     CHECK(uninterrupted(12) == one);
     CHECK_FALSE(uninterrupted(13) == one);  // the comparison can tell runs apart
+  }
+}
+
+TEST_CASE("a run saved on 2 threads and resumed on 1, or the reverse, gives the same bits") {
+  BackendScope scope;
+  TempDir dir;
+  kernel::set_backend("cpu");
+  cpu::set_num_threads(1);
+  const Final straight = uninterrupted(14);
+  for (const auto& [before, after] : {std::pair{2, 1}, std::pair{1, 2}}) {
+    CAPTURE(before);
+    CAPTURE(after);
+    cpu::set_num_threads(before);
+    CHECK(resumed(14, dir.file("threads.npz"), [after = after] { cpu::set_num_threads(after); }) == straight);
   }
 }

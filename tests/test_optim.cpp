@@ -3,6 +3,7 @@
 // bumps, parameter groups, option checks, zero_grad, state dicts, gradient clipping, and a
 // small MLP that learns.
 #include <cmath>
+#include <limits>
 #include <functional>
 #include <map>
 
@@ -13,6 +14,8 @@ using namespace tg;
 using tg::test::max_abs_diff;
 
 namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
 
 constexpr int kSteps = 20;
 
@@ -462,4 +465,59 @@ TEST_CASE("a small MLP learns two concentric rings with Adam") {
   int correct = 0;
   for (int64_t i = 0; i < n; ++i) correct += (logits[i] > 0) == (labels[i] > 0.5f);
   CHECK(correct >= n * 95 / 100);
+}
+
+TEST_CASE("loaded hyper-parameters that are NaN, infinite, negative or not a flag are refused") {
+  using namespace optim;
+  struct Case {
+    std::string flag;
+    std::function<std::unique_ptr<Optimizer>(std::vector<Tensor>)> make;
+  };
+  const std::vector<Case> cases = {
+      {"nesterov", [](auto p) { return std::make_unique<SGD>(p, SGDOptions(0.1).momentum(0.9).nesterov(true)); }},
+      {"amsgrad", [](auto p) { return std::make_unique<Adam>(p, AdamOptions(0.1).amsgrad(true)); }},
+      {"amsgrad", [](auto p) { return std::make_unique<AdamW>(p, AdamWOptions(0.1)); }},
+      {"centered", [](auto p) { return std::make_unique<RMSprop>(p, RMSpropOptions(0.1).centered(true)); }},
+  };
+  // Every value of a state dict (steps, buffers, options), for "nothing changed".
+  const auto values_of = [](const TensorDict& dict) {
+    std::vector<std::vector<double>> out;
+    for (const auto& [k, t] : dict) out.push_back(t.to(kFloat64).reshape({-1}).to_vector<double>());
+    return out;
+  };
+  for (const Case& c : cases) {
+    Tensor w = ones({2, 3}, kFloat64).requires_grad_();
+    auto opt = c.make({w});
+    w.set_grad(full({2, 3}, 0.5, kFloat64));
+    opt->step();
+    const TensorDict good = opt->state_dict();
+    const auto before = values_of(good);
+    const std::string prefix = "param_groups.0.";
+    for (const auto& [key, value] : good) {
+      if (key.rfind(prefix, 0) != 0 || key == prefix + "params") continue;
+      const std::string option = key.substr(prefix.size());
+      for (double bad : {std::nan(""), kInf, -kInf, -1.0, 0.5}) {
+        // -1 is invalid for every option but dampening; 0.5 only for a flag.
+        if ((bad == -1.0 && option == "dampening") || (bad == 0.5 && option != c.flag)) continue;
+        CAPTURE(key);
+        CAPTURE(bad);
+        TensorDict dict = good;
+        for (auto& [k, t] : dict)
+          if (k == key) t = scalar_tensor(bad, kFloat64);
+        std::string message;
+        try {
+          opt->load_state_dict(dict);
+        } catch (const Error& e) {
+          message = e.what();
+        }
+        CHECK(message.find("cannot load the optimizer state dict (nothing was changed)") != std::string::npos);
+        CHECK(message.find(std::isfinite(bad) ? prefix + "*" : key + ": expected a finite number") !=
+              std::string::npos);
+        if (bad == 0.5) CHECK(message.find("the flag " + c.flag + " must be 0 or 1, got 0.5") != std::string::npos);
+        CHECK(values_of(opt->state_dict()) == before);
+      }
+    }
+    opt->load_state_dict(good);  // the dict itself is valid
+    CHECK(values_of(opt->state_dict()) == before);
+  }
 }

@@ -1,13 +1,16 @@
 // Learning-rate schedulers: the learning rates of both parameter groups match PyTorch's step
 // by step (tests/data/make_optim_reference.py), reach the optimizer, resume from a state
-// dict, and bad arguments raise tg::Error.
+// dict (a bad one is refused, changing nothing), and bad arguments raise tg::Error.
 #include <cmath>
+#include <limits>
 
 #include "test_helpers.h"
 
 using namespace tg;
 
 namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
 
 Tensor entry(const std::string& key) {
   static const TensorDict dict = load_npz(std::string(TAPEGRAD_TEST_DATA) + "/optim/optim_reference.npz");
@@ -131,4 +134,39 @@ TEST_CASE("a schedule that produces a NaN learning rate stops the optimizer befo
   w.set_grad(ones({1}, kFloat64));
   CHECK_THROWS_WITH_ALL(opt.step(), "SGD", "invalid learning rate: nan");
   CHECK(w.item<double>() == 1.0);
+}
+
+TEST_CASE("a loaded NaN, infinite or negative base lr is refused, changing nothing") {
+  TwoGroups first;
+  optim::StepLR a(first.opt, 2, 0.5);
+  for (int e = 0; e < 3; ++e) a.step();
+  TwoGroups second;
+  optim::StepLR b(second.opt, 2, 0.5);
+  b.step();
+  const std::vector<double> lrs = b.get_last_lr();
+  for (double bad : {std::nan(""), kInf, -kInf, -0.1}) {
+    CAPTURE(bad);
+    TensorDict dict = a.state_dict();
+    dict[1].second = tensor<double>({0.1, bad});
+    CHECK_THROWS_WITH_ALL(b.load_state_dict(dict), "LRScheduler", "base_lrs[1]",
+                          "must be a finite non-negative learning rate");
+    CHECK(b.last_epoch() == 1);
+    CHECK(b.base_lrs() == std::vector<double>{0.1, 0.3});
+    CHECK(b.get_last_lr() == lrs);
+    CHECK(second.opt.param_groups()[1].options().get_lr() == lrs[1]);
+  }
+  b.load_state_dict(a.state_dict());  // the same dict with valid values loads
+  CHECK(b.last_epoch() == 3);
+}
+
+TEST_CASE("a scheduler whose optimizer gained a group since refuses to load, changing nothing") {
+  TwoGroups setup;
+  optim::ExponentialLR sched(setup.opt, 0.5);
+  sched.step();
+  const TensorDict dict = sched.state_dict();
+  setup.opt.add_param_group(std::vector<Tensor>{zeros({1}).requires_grad_()});
+  CHECK_THROWS_WITH_ALL(sched.load_state_dict(dict), "LRScheduler", "the optimizer has 3 parameter groups",
+                        "made for 2");
+  CHECK(sched.last_epoch() == 1);
+  CHECK(setup.opt.param_groups()[2].options().get_lr() == 0.1);
 }
