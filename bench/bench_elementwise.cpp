@@ -74,6 +74,17 @@ std::vector<Case> cases() {
                    return Kernel(
                        [c, g, z](const Table& t, const Tensor& o) { t.where.fn(o, c, g, z); });
                  }});
+  // relu / leaky_relu's fused backward: x > 0 ? g : 0.2 g, in one pass.
+  all.push_back({"leaky_relu_backward", 2, out_like, [](int64_t n) {
+                   Tensor g = vec(n), x = vec(n);
+                   return Kernel([g, x](const Table& t, const Tensor& o) {
+                     t.leaky_relu_backward.fn(o, g, x, 0.2);
+                   });
+                 }});
+  // Uniform draws (dropout masks): Philox per element, no input.
+  all.push_back({"uniform", 0, out_like, [](int64_t) {
+                   return Kernel([](const Table& t, const Tensor& o) { t.uniform.fn(o, 1, 0, 0.0, 1.0); });
+                 }});
   all.push_back({"sum_all", 1, [](int64_t) { return tg::empty({1}); }, [](int64_t n) {
                    Tensor x = vec(n);
                    return Kernel([x](const Table& t, const Tensor& o) { t.sum.fn(o, x); });

@@ -321,7 +321,7 @@ TEST_CASE("unary kernels match the reference") {
       }
 }
 
-TEST_CASE("binary kernels, comparisons and where match the reference, broadcasting") {
+TEST_CASE("binary kernels, comparisons, where and leaky_relu_backward match the reference") {
   using Slot = kernel::Slot<kernel::binary_fn> kernel::KernelTable::*;
   const std::vector<std::pair<Slot, bool>> ops = {  // (slot, writes bool)
       {&kernel::KernelTable::add, false}, {&kernel::KernelTable::sub, false}, {&kernel::KernelTable::mul, false},
@@ -346,6 +346,14 @@ TEST_CASE("binary kernels, comparisons and where match the reference, broadcasti
         ref().where.fn(out.cpu, cond, a.t, b.t);
         gpu().where.fn(out.cuda, on_gpu(cond), on_gpu(a.t), on_gpu(b.t));
         check_identical(out.cuda, out.cpu);
+        if (dt == kInt64) continue;
+        // relu / leaky_relu's fused backward: gradient a, input b.
+        for (double slope : {0.0, 0.2}) {
+          Outputs grad = outputs(shape, dt);
+          ref().leaky_relu_backward.fn(grad.cpu, a.t, b.t, slope);
+          gpu().leaky_relu_backward.fn(grad.cuda, on_gpu(a.t), on_gpu(b.t), slope);
+          check_identical(grad.cuda, grad.cpu);
+        }
       }
 }
 
