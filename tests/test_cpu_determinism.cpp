@@ -1,32 +1,18 @@
 // The cpu backend is deterministic: at every instruction-set level, GEMM, sums, elementwise
 // maps and random fills give bitwise identical results for 1, 2 and 3 threads, and run to run.
 // (GEMM splits C among threads, never K; sums cut their work into pieces fixed by the shape.)
-#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
 
-#include "backends/cpu/cpu.h"
-#include "test_helpers.h"
+#include "cpu_test_helpers.h"
 
 using namespace tg;
+using test::BackendGuard;
+using test::bitwise_equal;
+using test::CpuStateGuard;
 
 namespace {
-
-struct CpuStateGuard {
-  std::string isa = cpu::isa_name();
-  int threads = cpu::num_threads();
-  ~CpuStateGuard() {
-    cpu::set_isa(isa);
-    cpu::set_num_threads(threads);
-  }
-};
-
-bool bitwise_equal(const Tensor& a, const Tensor& b) {
-  Tensor ca = a.contiguous(), cb = b.contiguous();
-  return ca.shape() == cb.shape() && ca.dtype() == cb.dtype() &&
-         std::memcmp(ca.raw_data(), cb.raw_data(), ca.numel() * dtype_size(ca.dtype())) == 0;
-}
 
 // Runs f with 1 thread, then twice with 2 threads and once with 3, at every level; every
 // result must be bitwise equal to the first one at that level.
@@ -45,12 +31,6 @@ void check_deterministic(const std::function<Tensor()>& f) {
   }
 }
 
-struct BackendGuard {
-  std::string initial = kernel::current_backend();
-  BackendGuard() { kernel::set_backend("cpu"); }
-  ~BackendGuard() { kernel::set_backend(initial); }
-};
-
 }  // namespace
 
 TEST_CASE("GEMM is bitwise identical for any thread count and run to run") {
@@ -62,6 +42,11 @@ TEST_CASE("GEMM is bitwise identical for any thread count and run to run") {
     Tensor a = randn({301, 700}, dt), b = randn({700, 333}, dt);
     check_deterministic([&] { return matmul(a, b); });
     check_deterministic([&] { return matmul(a.t().contiguous().t(), b.t().contiguous().t()); });
+    // Taller than one packed A block and wider than one B block: the threads split C's rows
+    // into bands and pack B together (gemm.cpp: gemm_shared_b); one thread runs gemm.h alone.
+    Tensor tall = randn({1100, 700}, dt), wide = randn({700, 350}, dt);
+    check_deterministic([&] { return matmul(tall, wide); });
+    check_deterministic([&] { return matmul(tall.t().contiguous().t(), wide); });
     // Batched, and a shared right operand folded into one taller product.
     Tensor x = randn({6, 45, 70}, dt), w = randn({70, 130}, dt), y = randn({6, 70, 20}, dt);
     check_deterministic([&] { return matmul(x, w); });

@@ -307,6 +307,28 @@ void gemm_pack_a(const GemmProblem<T>& p, int64_t panel0, int64_t panel1, T* dst
   }
 }
 
+// The two inner loops: rows [ic, ic + mc) of C times the packed B block of columns
+// [jc, jc + nc), for one K block of kc, A's rows packed at ap and B's panels at bp.
+template <class Arch, class T>
+void macro_kernel(const GemmProblem<T>& p, int64_t ic, int64_t mc, int64_t jc, int64_t nc,
+                  int64_t kc, const T* ap, const T* bp, T beta, bool read_c) {
+  using G = GemmBlocking<Arch, T>;
+  for (int64_t ir = 0; ir < mc; ir += G::MR) {
+    const int64_t m = mc - ir < G::MR ? mc - ir : G::MR;
+    for (int64_t jr = 0; jr < nc; jr += G::NR) {
+      const int64_t n = nc - jr < G::NR ? nc - jr : G::NR;
+      T* c = p.c + (ic + ir) * p.rs_c + (jc + jr) * p.cs_c;
+      const T* a_panel = ap + ir * kc;
+      const T* b_panel = bp + jr * kc;
+      if (m == G::MR && n == G::NR && p.cs_c == 1) {
+        micro_kernel<Arch, T>(kc, a_panel, b_panel, c, p.rs_c, p.alpha, beta, read_c);
+      } else {
+        edge_kernel<Arch, T>(m, n, kc, a_panel, b_panel, c, p.rs_c, p.cs_c, p.alpha, beta, read_c);
+      }
+    }
+  }
+}
+
 // The blocked product; A comes packed whole (gemm_pack_a) when `packed` is given (then
 // p.M <= MC), and is packed here block by block otherwise.
 template <class Arch, class T>
@@ -333,21 +355,47 @@ void gemm_blocks(const GemmProblem<T>& p, const T* packed) {
       for (int64_t jc = 0; jc < p.N; jc += G::NC) {
         const int64_t nc = p.N - jc < G::NC ? p.N - jc : G::NC;
         pack_b<Arch, T>(kc, nc, p.b + pc * p.rs_b + jc * p.cs_b, p.rs_b, p.cs_b, bp);
-        for (int64_t ir = 0; ir < mc; ir += G::MR) {
-          const int64_t m = mc - ir < G::MR ? mc - ir : G::MR;
-          for (int64_t jr = 0; jr < nc; jr += G::NR) {
-            const int64_t n = nc - jr < G::NR ? nc - jr : G::NR;
-            T* c = p.c + (ic + ir) * p.rs_c + (jc + jr) * p.cs_c;
-            const T* a_panel = ap + ir * kc;
-            const T* b_panel = bp + jr * kc;
-            if (m == G::MR && n == G::NR && p.cs_c == 1) {
-              micro_kernel<Arch, T>(kc, a_panel, b_panel, c, p.rs_c, p.alpha, beta, read_c);
-            } else {
-              edge_kernel<Arch, T>(m, n, kc, a_panel, b_panel, c, p.rs_c, p.cs_c, p.alpha, beta,
-                                   read_c);
-            }
-          }
-        }
+        macro_kernel<Arch, T>(p, ic, mc, jc, nc, kc, ap, bp, beta, read_c);
+      }
+    }
+  }
+}
+
+// One thread's part of a large product whose B blocks the threads pack together (gemm.cpp:
+// the team runs this with thread = 0 .. threads - 1 and sync an OpenMP barrier). The thread
+// owns C's rows [r0, r1), taken in `rounds` equal A blocks (the same count on every thread, so
+// all meet the same barriers), and packs its share of each B block's panels into shared[b % 2]
+// for the b-th block; after sync() every thread reads the whole block. B is packed once per
+// round instead of once per unit of C, A once per thread. Two buffers alternate: the thread
+// that packs block b + 1 has passed block b's barrier, which every thread reached only after
+// finishing block b - 1, the last reader of that buffer. The K blocks and each element's FMA
+// chain are gemm_blocks', so results are bitwise the same.
+template <class Arch, class T>
+void gemm_shared_b(const GemmProblem<T>& p, int64_t r0, int64_t r1, int64_t rounds, int thread,
+                   int threads, T* const shared[2], void (*sync)()) {
+  using G = GemmBlocking<Arch, T>;
+  static thread_local PackBuffer<Arch, T> a_buffer;
+  const int64_t step = k_step<Arch, T>(p.K);
+  const int64_t round_rows = ((r1 - r0 + rounds - 1) / rounds + G::MR - 1) / G::MR * G::MR;
+  T* ap = a_buffer.reserve(static_cast<size_t>(std::max<int64_t>(round_rows, G::MR) * step));
+  int64_t block = 0;
+  for (int64_t round = 0; round < rounds; ++round) {
+    const int64_t ic = std::min(r1, r0 + round * round_rows), mc = std::min(r1 - ic, round_rows);
+    for (int64_t pc = 0; pc < p.K; pc += step) {
+      const int64_t kc = std::min(step, p.K - pc);
+      const bool read_c = pc > 0 || p.beta != T(0);
+      const T beta = pc > 0 ? T(1) : p.beta;
+      if (mc > 0) pack_a<Arch, T>(mc, kc, p.a + ic * p.rs_a + pc * p.cs_a, p.rs_a, p.cs_a, ap);
+      for (int64_t jc = 0; jc < p.N; jc += G::NC, ++block) {
+        const int64_t nc = std::min(G::NC, p.N - jc), panels = (nc + G::NR - 1) / G::NR;
+        const int64_t q0 = panels * thread / threads, q1 = panels * (thread + 1) / threads;
+        T* bp = shared[block % 2];
+        const int64_t j0 = q0 * G::NR, j1 = std::min(nc, q1 * G::NR);
+        if (j1 > j0)
+          pack_b<Arch, T>(kc, j1 - j0, p.b + pc * p.rs_b + (jc + j0) * p.cs_b, p.rs_b, p.cs_b,
+                          bp + j0 * kc);
+        sync();
+        if (mc > 0) macro_kernel<Arch, T>(p, ic, mc, jc, nc, kc, ap, bp, beta, read_c);
       }
     }
   }

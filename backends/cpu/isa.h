@@ -65,6 +65,11 @@ struct TypedKernels {
   using packed_a_size_fn = int64_t (*)(int64_t M, int64_t K);
   using gemm_pack_a_fn = void (*)(const GemmProblem<T>& p, int64_t panel0, int64_t panel1, T* dst);
   using gemm_prepacked_fn = void (*)(const GemmProblem<T>& p, const T* packed_a);
+  // One thread's rows [r0, r1) of a product whose B blocks the threads pack together into two
+  // shared buffers of gemm_kc x gemm_nc (gemm.h: gemm_shared_b; sync is a barrier).
+  using gemm_shared_b_fn = void (*)(const GemmProblem<T>& p, int64_t r0, int64_t r1,
+                                    int64_t rounds, int thread, int threads, T* const shared[2],
+                                    void (*sync)());
 
   unary_row unary[static_cast<int>(Unary::count)];
   binary_row arithmetic[static_cast<int>(Arithmetic::count)];
@@ -80,9 +85,11 @@ struct TypedKernels {
   packed_a_size_fn packed_a_size;
   gemm_pack_a_fn gemm_pack_a;
   gemm_prepacked_fn gemm_prepacked;
+  gemm_shared_b_fn gemm_shared_b;
   int gemm_mr, gemm_nr;  // the micro-tile (register block of C)
   int64_t gemm_nc;       // columns of a packed B block (a multiple of gemm_nr)
   int64_t gemm_mc;       // rows of a packed A block
+  int64_t gemm_kc;       // K block (at most)
 };
 
 struct IsaKernels {

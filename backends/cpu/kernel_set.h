@@ -33,10 +33,12 @@ TypedKernels<T> make_typed_kernels(std::integer_sequence<int, U...>,
   k.packed_a_size = packed_a_size<Arch, T>;
   k.gemm_pack_a = gemm_pack_a<Arch, T>;
   k.gemm_prepacked = gemm_prepacked<Arch, T>;
+  k.gemm_shared_b = gemm_shared_b<Arch, T>;
   k.gemm_mr = GemmBlocking<Arch, T>::MR;
   k.gemm_nr = GemmBlocking<Arch, T>::NR;
   k.gemm_nc = GemmBlocking<Arch, T>::NC;
   k.gemm_mc = GemmBlocking<Arch, T>::MC;
+  k.gemm_kc = GemmBlocking<Arch, T>::KC;
   return k;
 }
 
