@@ -38,6 +38,17 @@ using arg_reduce_fn = void (*)(const Tensor& values, const Tensor& indices, cons
                                int64_t dim);
 using matmul_fn = void (*)(const Tensor& out, const Tensor& a, const Tensor& b);
 
+// An epilogue fused into conv2d's or conv_transpose2d's output: out[n, c] = act(out[n, c] +
+// bias[c]), with the bias optional ([C_out], out's dtype and device) and act computed exactly
+// as the activation op of that name computes it.
+enum class ConvActivation : int8_t { none, relu, leaky_relu, tanh, sigmoid };
+struct ConvEpilogue {
+  const Tensor* bias = nullptr;
+  ConvActivation activation = ConvActivation::none;
+  double slope = 0.0;  // leaky_relu's negative slope
+  bool empty() const { return bias == nullptr && activation == ConvActivation::none; }
+};
+
 // Convolution parameters as PyTorch names them; [0] is height, [1] width.
 struct Conv2dParams {
   int64_t stride[2] = {1, 1};
@@ -45,6 +56,7 @@ struct Conv2dParams {
   int64_t dilation[2] = {1, 1};
   int64_t output_padding[2] = {0, 0};  // conv_transpose2d only
   int64_t groups = 1;
+  ConvEpilogue epilogue;  // conv2d and conv_transpose2d only
 };
 using conv_fn = void (*)(const Tensor& out, const Tensor& a, const Tensor& b, const Conv2dParams& p);
 

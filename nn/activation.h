@@ -1,6 +1,9 @@
 // Activation layers (torch.nn.ReLU / LeakyReLU / Tanh / Sigmoid): no parameters.
 #pragma once
 
+#include <optional>
+
+#include "autograd/ops/conv.h"
 #include "nn/arg.h"
 #include "nn/module.h"
 
@@ -39,5 +42,9 @@ class SigmoidImpl : public Module {
   Tensor forward(const Tensor& x);
 };
 TG_MODULE(Sigmoid);
+
+// The fused-activation form of one of the modules above (exactly that type, not a subclass that
+// may change forward), or nothing for any other module.
+std::optional<Activation> fused_activation(const Module& module);
 
 }  // namespace tg::nn

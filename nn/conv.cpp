@@ -72,9 +72,12 @@ Conv2dImpl::Conv2dImpl(const Conv2dOptions& opts) : Module("Conv2d"), options(op
 
 void Conv2dImpl::reset_parameters() { reset_conv(weight, bias); }
 
-Tensor Conv2dImpl::forward(const Tensor& x) {
+Tensor Conv2dImpl::forward(const Tensor& x) { return forward(x, Activation{}); }
+
+Tensor Conv2dImpl::forward(const Tensor& x, Activation activation) {
   check_input(x, options.in_channels(), "Conv2d");
-  return conv2d(x, weight, bias, options.stride(), options.padding(), options.dilation(), options.groups());
+  return conv2d(x, weight, bias, options.stride(), options.padding(), options.dilation(), options.groups(),
+                activation);
 }
 
 std::string Conv2dImpl::extra_repr() const {
@@ -105,11 +108,13 @@ ConvTranspose2dImpl::ConvTranspose2dImpl(const ConvTranspose2dOptions& opts)
 
 void ConvTranspose2dImpl::reset_parameters() { reset_conv(weight, bias); }
 
-Tensor ConvTranspose2dImpl::forward(const Tensor& x) {
+Tensor ConvTranspose2dImpl::forward(const Tensor& x) { return forward(x, Activation{}); }
+
+Tensor ConvTranspose2dImpl::forward(const Tensor& x, Activation activation) {
   check_input(x, options.in_channels(), "ConvTranspose2d");
   const auto& o = options;
   return conv_transpose2d(x, weight, bias, o.stride(), o.padding(), o.output_padding(), o.groups(),
-                          o.dilation());
+                          o.dilation(), activation);
 }
 
 std::string ConvTranspose2dImpl::extra_repr() const {

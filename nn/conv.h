@@ -43,6 +43,8 @@ class Conv2dImpl : public Module {
   explicit Conv2dImpl(const Conv2dOptions& options);
 
   Tensor forward(const Tensor& x);
+  // forward followed by `activation`, fused into the convolution (Sequential uses it).
+  Tensor forward(const Tensor& x, Activation activation);
   // kaiming_uniform_(a = sqrt(5)) weight, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) bias.
   void reset_parameters();
   std::string extra_repr() const override;
@@ -62,6 +64,8 @@ class ConvTranspose2dImpl : public Module {
   explicit ConvTranspose2dImpl(const ConvTranspose2dOptions& options);
 
   Tensor forward(const Tensor& x);
+  // forward followed by `activation`, fused into the convolution (Sequential uses it).
+  Tensor forward(const Tensor& x, Activation activation);
   void reset_parameters();
   std::string extra_repr() const override;
 

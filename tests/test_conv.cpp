@@ -243,7 +243,7 @@ TEST_CASE("the tape records the convolution nodes") {
   CHECK(conv2d(x, w).grad_fn_name() == "Conv2dBackward");
   CHECK(conv_transpose2d(x, w).grad_fn_name() == "ConvTranspose2dBackward");
   CHECK(conv2d_weight(x, test::leaf({1, 2, 2, 2}), w.shape()).grad_fn_name() == "Conv2dWeightBackward");
-  CHECK(conv2d(x, w, test::leaf({2})).grad_fn_name() == "AddBackward");  // the bias is a broadcast add
+  CHECK(conv2d(x, w, test::leaf({2})).grad_fn_name() == "Conv2dBiasBackward");  // fused into the conv
 }
 
 TEST_CASE("gradients flow only to the inputs that require them") {

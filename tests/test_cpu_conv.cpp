@@ -9,24 +9,16 @@
 #include <thread>
 #include <vector>
 
-#include "backends/cpu/cpu.h"
-#include "test_helpers.h"
+#include "cpu_test_helpers.h"
 
 using namespace tg;
+using test::BackendGuard;
+using test::bitwise_equal;
+using test::CpuStateGuard;
+using test::cpu_table;
+using test::ref_table;
 
 namespace {
-
-const kernel::KernelTable& ref_table() { return kernel::table_named("reference"); }
-const kernel::KernelTable& cpu_table() { return kernel::table_named("cpu"); }
-
-struct CpuStateGuard {
-  std::string isa = cpu::isa_name();
-  int threads = cpu::num_threads();
-  ~CpuStateGuard() {
-    cpu::set_isa(isa);
-    cpu::set_num_threads(threads);
-  }
-};
 
 // One convolution: the image x [N, C, H, W], the weight w [O, C/G, kH, kW] and the conv2d
 // output y [N, O, Ho, Wo]. Ho and Wo follow PyTorch's formula unless `crop` takes rows and
@@ -184,17 +176,6 @@ void check_case(const Case& c, DType dt, Layout layout) {
   check_against_reference(kConvTranspose2d, c, c.x(), y, w, c.O / c.groups * taps);
   check_against_reference(kConv2dWeight, c, c.w(), x, y, c.N * c.Ho() * c.Wo());
 }
-
-bool bitwise_equal(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() &&
-         std::memcmp(a.raw_data(), b.raw_data(), a.numel() * dtype_size(a.dtype())) == 0;
-}
-
-struct BackendGuard {
-  std::string initial = kernel::current_backend();
-  BackendGuard() { kernel::set_backend("cpu"); }
-  ~BackendGuard() { kernel::set_backend(initial); }
-};
 
 }  // namespace
 

@@ -24,27 +24,16 @@
 #include <string>
 #include <vector>
 
-#include "backends/cpu/cpu.h"
-#include "test_helpers.h"
+#include "cpu_test_helpers.h"
 
 using namespace tg;
+using test::CpuStateGuard;
+using test::cpu_table;
+using test::ref_table;
 
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-const kernel::KernelTable& ref_table() { return kernel::table_named("reference"); }
-const kernel::KernelTable& cpu_table() { return kernel::table_named("cpu"); }
-
-// Restores the cpu backend's level and thread count when a test case leaves.
-struct CpuStateGuard {
-  std::string isa = cpu::isa_name();
-  int threads = cpu::num_threads();
-  ~CpuStateGuard() {
-    cpu::set_isa(isa);
-    cpu::set_num_threads(threads);
-  }
-};
 
 // Runs f() once per instruction-set level, on one thread (the thread split is checked apart).
 template <class F>

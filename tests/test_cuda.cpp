@@ -685,6 +685,9 @@ TEST_CASE("float64 gradchecks hold with the tensors on the GPU") {
         {leaf({2, 4, 5, 5}), leaf({4, 2, 3, 3}), leaf({4})}}},
       {"conv_transpose2d", {[](const TensorList& v) { return TensorList{conv_transpose2d(v[0], v[1], {}, 2, 1, 1)}; },
                             {leaf({1, 3, 3, 3}), leaf({3, 2, 3, 3})}}},
+      {"conv_transpose2d with a fused bias and tanh",
+       {[](const TensorList& v) { return TensorList{conv_transpose2d(v[0], v[1], v[2], 2, 1, 0, 1, 1, {Activation::tanh})}; },
+        {leaf({1, 3, 3, 3}), leaf({3, 2, 4, 4}), leaf({2})}}},
       {"max_pool2d and avg_pool2d", {[](const TensorList& v) {
                                        return TensorList{max_pool2d(v[0], 2, 1), avg_pool2d(v[0], 3, 2, 1, true, false)};
                                      },

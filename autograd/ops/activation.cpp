@@ -6,9 +6,10 @@
 namespace tg {
 
 using autograd::BackwardContext;
+using detail::leaky_relu_backward;
 using detail::run_unary;
 
-namespace {
+namespace detail {
 
 // gx = leaky_relu'(x) gy = (x > 0 ? 1 : slope) gy; relu's with slope 0 (0 exactly). Linear in
 // gy with a derivative in x that is 0 almost everywhere, so its own backward is the same op on
@@ -23,7 +24,10 @@ Tensor leaky_relu_backward(const Tensor& gy, const Tensor& x, double slope) {
   return gx;
 }
 
-}  // namespace
+Tensor tanh_backward(const Tensor& gy, const Tensor& y) { return gy * (1.0 - y * y); }
+Tensor sigmoid_backward(const Tensor& gy, const Tensor& y) { return gy * (y * (1.0 - y)); }
+
+}  // namespace detail
 
 Tensor relu(const Tensor& x) {
   Tensor y = run_unary(x, kernel::OpId::relu, &kernel::KernelTable::relu);
@@ -44,8 +48,7 @@ Tensor leaky_relu(const Tensor& x, double slope) {
 Tensor sigmoid(const Tensor& x) {
   Tensor y = run_unary(x, kernel::OpId::sigmoid, &kernel::KernelTable::sigmoid);
   autograd::record("SigmoidBackward", {x}, {y}, {y}, [](const BackwardContext& c) {
-    const Tensor& s = c.saved[0];
-    return TensorList{c.grads[0] * (s * (1.0 - s))};
+    return TensorList{detail::sigmoid_backward(c.grads[0], c.saved[0])};
   });
   return y;
 }
@@ -53,8 +56,7 @@ Tensor sigmoid(const Tensor& x) {
 Tensor tanh(const Tensor& x) {
   Tensor y = run_unary(x, kernel::OpId::tanh, &kernel::KernelTable::tanh);
   autograd::record("TanhBackward", {x}, {y}, {y}, [](const BackwardContext& c) {
-    const Tensor& t = c.saved[0];
-    return TensorList{c.grads[0] * (1.0 - t * t)};
+    return TensorList{detail::tanh_backward(c.grads[0], c.saved[0])};
   });
   return y;
 }

@@ -12,7 +12,9 @@
 // The internal ops take their output size explicitly (the kernels read sizes from their
 // tensors), so each backward gives back exactly its input's size, including the rows that a
 // stride or output_padding leaves over.
-#include "autograd/ops/op_utils.h"
+#include <cmath>
+
+#include "autograd/ops/unary_op.h"
 
 namespace tg {
 namespace {
@@ -99,9 +101,92 @@ void check_bias(const char* op, const Tensor& x, const Tensor& bias, int64_t out
            out_channels, " elements, got ", bias.str());
 }
 
-// y [N, C_out, H, W] + bias [C_out]: a broadcast add, differentiable in both.
-Tensor add_bias(const Tensor& y, const Tensor& bias) {
-  return bias.defined() ? y + bias.view({1, y.size(1), 1, 1}) : y;
+// ---- bias and activation fused into the convolution ----
+// y = act(z), z = conv(x, w) + bias, with the epilogue in the kernel (kernels.h: ConvEpilogue).
+// Backward from the saved output: dz = act'(z) g, the activation's own formula (relu and
+// leaky_relu with slope >= 0: z > 0 iff y > 0; tanh' = 1 - y^2; sigmoid' = y (1 - y)), then
+// the convolution's backward taken at dz, and dbias = dz summed over N, H, W, as the
+// broadcast add's backward sums it. So values and gradients are those of the unfused ops.
+enum class Direction { forward, transpose };
+
+// Whether act(z) can be written with y alone: leaky_relu with a negative slope maps z < 0 to
+// y > 0 and loses z's sign; it runs unfused.
+bool fusable(Activation a) { return a.kind != Activation::leaky_relu || a.negative_slope >= 0.0; }
+
+Tensor activation_grad(const Tensor& g, const Tensor& y, Activation a) {
+  switch (a.kind) {
+    case Activation::none: return g;
+    case Activation::relu: return detail::leaky_relu_backward(g, y, 0.0);
+    case Activation::leaky_relu: return detail::leaky_relu_backward(g, y, a.negative_slope);
+    case Activation::tanh: return detail::tanh_backward(g, y);
+    case Activation::sigmoid: return detail::sigmoid_backward(g, y);
+  }
+  return g;
+}
+
+// The node's name says what was fused: Conv2dLeakyReluBackward, ConvTranspose2dTanhBackward,
+// Conv2dBiasBackward (a bias alone), ...
+const char* fused_node_name(Direction d, Activation::Kind kind) {
+  static const char* const names[2][5] = {
+      {"Conv2dBiasBackward", "Conv2dReluBackward", "Conv2dLeakyReluBackward", "Conv2dTanhBackward",
+       "Conv2dSigmoidBackward"},
+      {"ConvTranspose2dBiasBackward", "ConvTranspose2dReluBackward",
+       "ConvTranspose2dLeakyReluBackward", "ConvTranspose2dTanhBackward",
+       "ConvTranspose2dSigmoidBackward"}};
+  return names[d == Direction::transpose][kind];
+}
+
+// conv2d (forward) or conv_transpose2d (transpose) of a 4-D x into [N, channels, ho, wo], with
+// bias and activation fused.
+Tensor fused_convolution(Direction d, const Tensor& x, const Tensor& w, const Tensor& bias,
+                         Activation a, const Conv2dParams& p, int64_t ho, int64_t wo) {
+  const int64_t channels = d == Direction::forward ? w.size(0) : w.size(1) * p.groups;
+  Tensor y = detail::empty_with({x.size(0), channels, ho, wo}, x);
+  Conv2dParams fused = p;
+  fused.epilogue = {bias.defined() ? &bias : nullptr, static_cast<kernel::ConvActivation>(a.kind),
+                    a.negative_slope};
+  if (d == Direction::forward) {
+    TG_KERNEL(conv2d, x)(y, x, w, fused);
+  } else {
+    TG_KERNEL(conv_transpose2d, x)(y, x, w, fused);
+  }
+  const Tensor saved_y = a.kind == Activation::none ? Tensor() : y;
+  autograd::record(fused_node_name(d, a.kind), {x, w, bias}, {y}, {x, w, saved_y},
+                   [d, a, p, channels](const BackwardContext& c) {
+    const Tensor &x = c.saved[0], &w = c.saved[1];
+    const Tensor gz = activation_grad(c.grads[0], c.saved[2], a);
+    const bool fwd = d == Direction::forward;
+    Tensor gx, gw, gb;
+    if (c.needs(0))
+      gx = fwd ? conv_transpose2d_sized(gz, w, p, x.size(2), x.size(3))
+               : conv2d_sized(gz, w, p, x.size(2), x.size(3));
+    if (c.needs(1))
+      gw = fwd ? conv2d_weight_sized(x, gz, w.shape(), p) : conv2d_weight_sized(gz, x, w.shape(), p);
+    if (c.needs(2)) gb = sum_to_size(gz, {1, channels, 1, 1}).view({channels});
+    return TensorList{gx, gw, gb};
+  });
+  return y;
+}
+
+// The convolution with whatever of bias and activation there is: fused when the activation
+// allows it, else the fused bias followed by the activation op.
+Tensor convolution(Direction d, const Tensor& x, const Tensor& w, const Tensor& bias,
+                   Activation a, const Conv2dParams& p, int64_t ho, int64_t wo) {
+  if (fusable(a)) {
+    if (!bias.defined() && a.kind == Activation::none)
+      return d == Direction::forward ? conv2d_sized(x, w, p, ho, wo)
+                                     : conv_transpose2d_sized(x, w, p, ho, wo);
+    return fused_convolution(d, x, w, bias, a, p, ho, wo);
+  }
+  return leaky_relu(convolution(d, x, w, bias, {}, p, ho, wo), a.negative_slope);
+}
+
+void check_activation(const char* op, Activation a) {
+  TG_CHECK(a.kind >= Activation::none && a.kind <= Activation::sigmoid, op,
+           "activation kind must be none, relu, leaky_relu, tanh or sigmoid, got ",
+           static_cast<int>(a.kind));
+  TG_CHECK(std::isfinite(a.negative_slope), op, "activation negative_slope must be finite, got ",
+           a.negative_slope);
 }
 
 int64_t effective_kernel(int64_t k, int64_t dilation) { return dilation * (k - 1) + 1; }
@@ -122,7 +207,7 @@ std::pair<int64_t, int64_t> conv2d_output_size(const char* op, const Tensor& x, 
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 stride, Size2 padding,
-              Size2 dilation, int64_t groups) {
+              Size2 dilation, int64_t groups, Activation activation) {
   const char* op = "conv2d";
   check_operands(op, x, weight, "[C_out, C_in / groups, kH, kW]");
   const Conv2dParams p = make_params(op, stride, padding, dilation, groups);
@@ -136,12 +221,14 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 s
   const auto [ho, wo] = conv2d_output_size(op, x, H, W, weight.size(2), weight.size(3),
                                            "weight " + weight.str(), stride, padding, dilation);
   check_bias(op, x, bias, weight.size(0));
-  Tensor y = add_bias(conv2d_sized(xb, weight, p, ho, wo), bias);
+  check_activation(op, activation);
+  Tensor y = convolution(Direction::forward, xb, weight, bias, activation, p, ho, wo);
   return x.dim() == 4 ? y : y.squeeze(0);
 }
 
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 stride,
-                        Size2 padding, Size2 output_padding, int64_t groups, Size2 dilation) {
+                        Size2 padding, Size2 output_padding, int64_t groups, Size2 dilation,
+                        Activation activation) {
   const char* op = "conv_transpose2d";
   check_operands(op, x, weight, "[C_in, C_out / groups, kH, kW]");
   Conv2dParams p = make_params(op, stride, padding, dilation, groups);
@@ -168,7 +255,8 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
            ", weight ", weight.str(), ", stride ", pair_str(stride), ", padding ", pair_str(padding),
            ", dilation ", pair_str(dilation), ", output_padding ", pair_str(output_padding), ")");
   check_bias(op, x, bias, weight.size(1) * groups);
-  Tensor y = add_bias(conv_transpose2d_sized(xb, weight, p, ho, wo), bias);
+  check_activation(op, activation);
+  Tensor y = convolution(Direction::transpose, xb, weight, bias, activation, p, ho, wo);
   return x.dim() == 4 ? y : y.squeeze(0);
 }
 

@@ -16,4 +16,11 @@ inline Tensor run_unary(const Tensor& x, kernel::OpId id,
   return y;
 }
 
+// Activation derivatives applied to an incoming gradient gy, as the activations' backward
+// nodes write them (autograd/ops/activation.cpp); fused convolutions share them.
+// gx = (x > 0 ? 1 : slope) gy, relu's with slope 0; differentiable in gy to any order.
+Tensor leaky_relu_backward(const Tensor& gy, const Tensor& x, double slope);
+Tensor tanh_backward(const Tensor& gy, const Tensor& y);     // gy (1 - y^2), y = tanh(x)
+Tensor sigmoid_backward(const Tensor& gy, const Tensor& y);  // gy y (1 - y), y = sigmoid(x)
+
 }  // namespace tg::detail

@@ -39,6 +39,7 @@
 //
 // Determinism: an output element is one tile's FMA chain over the K blocks, fixed by the shape;
 // which thread runs which unit (and how many threads there are) changes nothing.
+#include "backends/cpu/conv_epilogue.h"
 #include "backends/cpu/conv_indirect.h"
 #include "backends/cpu/cpu_kernels.h"
 #include "backends/cpu/parallel.h"
@@ -73,7 +74,8 @@ bool conv2d_dense(const Tensor& out, const Tensor& x, const Tensor& w, const Geo
 // packed tile, with col (R = C/G kH kW rows, short) written straight into B panels, a run of
 // an output row at a time, and y written row by row.
 template <typename T>
-void conv2d_columns(const Tensor& out, const Tensor& x, const Tensor& w, const Geometry& g) {
+void conv2d_columns(const Tensor& out, const Tensor& x, const Tensor& w, const Geometry& g,
+                    const FusedEpilogue<T>& epilogue) {
   const ConvTileKernels<T>& tk = tile_kernels<T>();
   const int64_t mr = tk.mr, nr = tk.nr, Cg = g.Cg(), Og = g.Og(), taps = g.taps(), P = g.pixels();
   const int64_t R = Cg * taps, Opad = round_up(Og, mr);
@@ -164,11 +166,13 @@ void conv2d_columns(const Tensor& out, const Tensor& x, const Tensor& w, const G
           }
         });
     }
+    epilogue.apply(yv, g.O, g.Ho, g.Wo, q0, q1);
   });
 }
 
 template <typename T>
-void conv2d_indirect(const Tensor& out, const Tensor& x, const Tensor& w, const Geometry& g) {
+void conv2d_indirect(const Tensor& out, const Tensor& x, const Tensor& w, const Geometry& g,
+                     const FusedEpilogue<T>& epilogue) {
   const int64_t Cg = g.Cg(), Og = g.Og(), taps = g.taps();
   const ConvTileKernels<T>& tk = tile_kernels<T>();
   const int64_t mr = tk.mr, nr = tk.nr;
@@ -261,6 +265,9 @@ void conv2d_indirect(const Tensor& out, const Tensor& x, const Tensor& w, const 
           }
         }
     }
+    // The unit wrote output rows [i0, i1) of images n0 ... (whole images when there are several).
+    epilogue.apply(yv, g.O, g.Ho, g.Wo, n0 * g.pixels() + i0 * g.Wo,
+                   (n0 + images - 1) * g.pixels() + i1 * g.Wo);
   });
 }
 
@@ -269,10 +276,13 @@ void conv2d_kernel(const Tensor& out, const Tensor& x, const Tensor& w,
                    const kernel::Conv2dParams& p) {
   if (out.numel() == 0) return;
   const Geometry g = geometry(x, out, w, p);
-  if (g.Cg() * g.taps() == 0) return fill_zero<T>(out);
-  if (conv2d_dense<T>(out, x, w, g)) return;
-  if (g.Cg() * g.taps() <= g.Og()) return conv2d_columns<T>(out, x, w, g);
-  conv2d_indirect<T>(out, x, w, g);
+  const FusedEpilogue<T> epilogue(p.epilogue);
+  if (g.Cg() * g.taps() == 0 || conv2d_dense<T>(out, x, w, g)) {
+    if (g.Cg() * g.taps() == 0) fill_zero<T>(out);
+    return epilogue.apply_all(view4<T>(out), g.N, g.O, g.Ho, g.Wo);
+  }
+  if (g.Cg() * g.taps() <= g.Og()) return conv2d_columns<T>(out, x, w, g, epilogue);
+  conv2d_indirect<T>(out, x, w, g, epilogue);
 }
 
 }  // namespace

@@ -34,6 +34,7 @@
 // depend on the shape alone: each output element is one fixed FMA chain (indirect), or one
 // fixed sequence of col2im additions in row order within its image (columns), whatever the
 // thread count or the unit it lands in.
+#include "backends/cpu/conv_epilogue.h"
 #include "backends/cpu/conv_indirect.h"
 #include "backends/cpu/cpu_kernels.h"
 #include "backends/cpu/parallel.h"
@@ -62,7 +63,8 @@ struct Phase {
 };
 
 template <typename T>
-void transpose_indirect(const Tensor& out, const Tensor& x, const Tensor& w, const Geometry& g) {
+void transpose_indirect(const Tensor& out, const Tensor& x, const Tensor& w, const Geometry& g,
+                        const FusedEpilogue<T>& epilogue) {
   const ConvTileKernels<T>& tk = tile_kernels<T>();
   const int64_t mr = tk.mr, nr = tk.nr, Cg = g.Cg(), Og = g.Og();
   const int64_t panels = ceil_div(Cg, nr), ldc = panels * nr;
@@ -202,11 +204,15 @@ void transpose_indirect(const Tensor& out, const Tensor& x, const Tensor& w, con
             }
           }
       }
+    // The unit wrote rows [h0, h1) of images n0 ... (whole images when there are several).
+    epilogue.apply(ov, g.C, g.H, g.W, n0 * g.H * g.W + h0 * g.W,
+                   (n0 + images - 1) * g.H * g.W + h1 * g.W);
   });
 }
 
 template <typename T>
-void transpose_columns(const Tensor& out, const Tensor& x, const Tensor& w, const Geometry& g) {
+void transpose_columns(const Tensor& out, const Tensor& x, const Tensor& w, const Geometry& g,
+                       const FusedEpilogue<T>& epilogue) {
   const ConvTileKernels<T>& tk = tile_kernels<T>();
   const int64_t mr = tk.mr, nr = tk.nr, Cg = g.Cg(), Og = g.Og(), taps = g.taps(), P = g.pixels();
   const int64_t R = Cg * taps, Rpad = round_up(R, mr);
@@ -304,6 +310,7 @@ void transpose_columns(const Tensor& out, const Tensor& x, const Tensor& w, cons
             for (int64_t v = valid; v < g.W; ++v) dst[v * ov.s3] = T(0);
           }
     }
+    epilogue.apply(ov, g.C, g.H, g.W, n0 * g.H * g.W, (n0 + images) * g.H * g.W);
   });
 }
 
@@ -329,10 +336,14 @@ void conv_transpose2d_kernel(const Tensor& out, const Tensor& x, const Tensor& w
                              const kernel::Conv2dParams& p) {
   if (out.numel() == 0) return;
   const Geometry g = geometry(out, x, w, p);  // out is the image, x the conv2d output
-  if (g.Og() * g.taps() == 0 || g.pixels() == 0) return fill_zero<T>(out);
-  if (transpose_dense<T>(out, x, w, g)) return;
-  if (2 * g.Cg() < tile_kernels<T>().nr) return transpose_columns<T>(out, x, w, g);
-  transpose_indirect<T>(out, x, w, g);
+  const FusedEpilogue<T> epilogue(p.epilogue);
+  const bool empty_sum = g.Og() * g.taps() == 0 || g.pixels() == 0;
+  if (empty_sum || transpose_dense<T>(out, x, w, g)) {
+    if (empty_sum) fill_zero<T>(out);
+    return epilogue.apply_all(view4<T>(out), g.N, g.C, g.H, g.W);
+  }
+  if (2 * g.Cg() < tile_kernels<T>().nr) return transpose_columns<T>(out, x, w, g, epilogue);
+  transpose_indirect<T>(out, x, w, g, epilogue);
 }
 
 }  // namespace

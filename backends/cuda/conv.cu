@@ -16,6 +16,7 @@
 // Sizes come from the tensors (H, W from the image, Ho, Wo from y), never from the parameters.
 #include <algorithm>
 
+#include "backends/conv_epilogue.h"
 #include "backends/cuda/cuda_kernels.h"
 #include "backends/cuda/launch.cuh"
 
@@ -121,6 +122,12 @@ void write_back(const Tensor& out, const Tensor& written) {
   if (!written.is_same(out)) copy(out, written);
 }
 
+// The epilogue (bias, activation) as two elementwise passes after the product; folding it into
+// the GEMM's store is left for a session with a GPU to measure it on.
+const kernel::EpilogueKernels kEpilogue{binary<kernel::OpId::add>, unary<kernel::OpId::relu>,
+                                        unary<kernel::OpId::leaky_relu>, unary<kernel::OpId::tanh>,
+                                        unary<kernel::OpId::sigmoid>};
+
 }  // namespace
 
 void conv2d(const Tensor& out, const Tensor& x, const Tensor& w, const kernel::Conv2dParams& p) {
@@ -142,6 +149,7 @@ void conv2d(const Tensor& out, const Tensor& x, const Tensor& w, const kernel::C
     }
     write_back(out, y);
   });
+  kernel::apply_conv_epilogue(out, p.epilogue, kEpilogue);
 }
 
 void conv_transpose2d(const Tensor& out, const Tensor& x, const Tensor& w, const kernel::Conv2dParams& p) {
@@ -162,6 +170,7 @@ void conv_transpose2d(const Tensor& out, const Tensor& x, const Tensor& w, const
       col2im<T>(out, typed<const T>(col), g, n0, count, CT * L, L);
     }
   });
+  kernel::apply_conv_epilogue(out, p.epilogue, kEpilogue);
 }
 
 void conv2d_weight(const Tensor& gw, const Tensor& x, const Tensor& gy, const kernel::Conv2dParams& p) {

@@ -14,6 +14,7 @@
 // the op layer chooses the sizes (autograd/ops/conv.cpp).
 #include <vector>
 
+#include "backends/conv_epilogue.h"
 #include "backends/reference/reference.h"
 #include "backends/reference/strided.h"
 
@@ -122,6 +123,11 @@ void col2im(const Geometry& g, const kernel::Conv2dParams& p, const double* col,
   });
 }
 
+// The epilogue runs after the product, in the reference's own add and activation kernels.
+const kernel::EpilogueKernels kEpilogue{binary<kernel::OpId::add>, unary<kernel::OpId::relu>,
+                                        unary<kernel::OpId::leaky_relu>, unary<kernel::OpId::tanh>,
+                                        unary<kernel::OpId::sigmoid>};
+
 }  // namespace
 
 void conv2d(const Tensor& out, const Tensor& x, const Tensor& w, const kernel::Conv2dParams& p) {
@@ -139,6 +145,7 @@ void conv2d(const Tensor& out, const Tensor& x, const Tensor& w, const kernel::C
         store_channels<T>(out, n, grp * g.group_out(), g.group_out(), y.data());
       }
   });
+  kernel::apply_conv_epilogue(out, p.epilogue, kEpilogue);
 }
 
 void conv_transpose2d(const Tensor& out, const Tensor& x, const Tensor& w,
@@ -158,6 +165,7 @@ void conv_transpose2d(const Tensor& out, const Tensor& x, const Tensor& w,
         store_channels<T>(out, n, grp * g.group_in(), g.group_in(), image.data());
       }
   });
+  kernel::apply_conv_epilogue(out, p.epilogue, kEpilogue);
 }
 
 void conv2d_weight(const Tensor& gw, const Tensor& x, const Tensor& gy, const kernel::Conv2dParams& p) {
