@@ -1,6 +1,7 @@
 // GEMM throughput, GFLOP/s (2 M N K per product), per backend, ISA level and thread count:
 // square products at 256, 512, 1024, 2048, and products of the shapes a 32x32 DCGAN step
-// (batch 128) runs when its convolutions go through im2col, plus an MLP GAN linear layer.
+// (batch 128) runs when its convolutions go through im2col, an MLP GAN linear layer and the
+// products of a VAE step.
 //
 //   bench_gemm --benchmark_filter='square/2048'   ... compare with this machine's FMA peak
 //   (/work/shared/bench/peak_fma.c) and PyTorch's torch.mm (bench/gemm_vs_torch.sh).
@@ -26,6 +27,13 @@ const std::vector<Product> kDcganProducts = {
     {"dcgan/G2_columns", 128 * 16, 128 * 16, 256, false, true},  // convT 256 -> 128: x^T W
     {"dcgan/G3_columns", 64 * 16, 128 * 64, 128, true},         // convT 128 -> 64
     {"mlpgan/D1_linear", 128, 1024, 784, false, true},          // x W^T, batch 128
+    // The VAE (784-400-20-400-784, batch 128): forward x W^T, input gradient g W, weight
+    // gradient g^T x.
+    {"vae/fc1_forward", 128, 400, 784, false, true},
+    {"vae/fc4_forward", 128, 784, 400, false, true},
+    {"vae/fc4_input_grad", 128, 400, 784},
+    {"vae/fc1_weight_grad", 400, 784, 128, true},
+    {"vae/fc4_weight_grad", 784, 400, 128, true},
 };
 
 void run_product(benchmark::State& state, const Config& config, const Product& p, tg::DType dt) {
