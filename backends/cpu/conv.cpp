@@ -39,6 +39,8 @@
 //
 // Determinism: an output element is one tile's FMA chain over the K blocks, fixed by the shape;
 // which thread runs which unit (and how many threads there are) changes nothing.
+#include <span>
+
 #include "backends/cpu/conv_epilogue.h"
 #include "backends/cpu/conv_indirect.h"
 #include "backends/cpu/cpu_kernels.h"
@@ -113,47 +115,70 @@ void conv2d_columns(const Tensor& out, const Tensor& x, const Tensor& w, const G
       q += end - j;
     }
   };
+  // Row r = (c, a, b) of col, per group: where it sits in the B panels, and the output
+  // columns j whose tap b lands inside the image: 0 <= j sw - pw + b dw < W.
+  struct ColumnRow {
+    int64_t c, a, shift, in0, in1;
+    int64_t k0, k, len;  // its K block's start and length, and its k inside the block
+  };
+  ColumnRow* const rows = scratch<ColumnRow>(Slot::call_input, R);
+  for (int64_t r = 0; r < R; ++r) {
+    const int64_t a = r % taps / g.kW, b = r % g.kW, shift = b * g.dw - g.pw;
+    const int64_t in0 =
+        std::clamp<int64_t>(ceil_div(std::max<int64_t>(-shift, 0), g.sw), 0, g.Wo);
+    const int64_t in1 =
+        std::clamp<int64_t>(g.W - shift > 0 ? ceil_div(g.W - shift, g.sw) : 0, in0, g.Wo);
+    const KSplit::Block blk = split.block(r / split.chunk);
+    rows[r] = {r / taps, a, shift, in0, in1, blk.k0, r - blk.c0, blk.len()};
+  }
   parallel_pieces(ceil_div(g.N * P, unit_pixels), [&](int64_t unit) {
     const int64_t q0 = unit * unit_pixels, q1 = std::min(g.N * P, q0 + unit_pixels);
     const int64_t Qpad = round_up(q1 - q0, nr);
     T* bp = scratch<T>(Slot::tile_b, R * Qpad);
     T* cbuf = scratch<T>(Slot::tile_output, Opad * Qpad);
+    // Row r of col from the unit's pixel `at` on: its K block starts at bp + k0 Qpad, panels
+    // of nr pixels, [len][nr] each, one after the other; the row is k inside each panel.
+    const auto writer = [&](const ColumnRow& row, int64_t at) {
+      return PanelWriter<T>{bp + row.k0 * Qpad + (at / nr * row.len + row.k) * nr, nr,
+                            row.len * nr, at % nr};
+    };
     for (int64_t grp = 0; grp < g.G; ++grp) {
-      // col[r = (c, a, b), (n, i, j)] = x[n, c, i sh - ph + a dh, j sw - pw + b dw], or 0.
-      for (int64_t r = 0; r < R; ++r) {
-        const int64_t c = grp * Cg + r / taps, a = r % taps / g.kW, b = r % g.kW;
-        const KSplit::Block blk = split.block(r / split.chunk);
-        PanelWriter<T> lanes{bp + blk.k0 * Qpad + (r - blk.c0) * nr, nr, blk.len() * nr};
-        // The output columns j whose tap b lands inside the image: 0 <= j sw - pw + b dw < W.
-        const int64_t shift = b * g.dw - g.pw;
-        const int64_t in0 =
-            std::clamp<int64_t>(ceil_div(std::max<int64_t>(-shift, 0), g.sw), 0, g.Wo);
-        const int64_t in1 =
-            std::clamp<int64_t>(g.W - shift > 0 ? ceil_div(g.W - shift, g.sw) : 0, in0, g.Wo);
-        for_each_segment(q0, q1, [&](int64_t n, int64_t i, int64_t j0, int64_t j1, int64_t) {
-          const int64_t h = i * g.sh - g.ph + a * g.dh;
-          const int64_t v0 = std::clamp(in0, j0, j1), v1 = std::clamp(in1, v0, j1);
-          if (h < 0 || h >= g.H) return lanes.zeros(j1 - j0);
+      // col[r = (c, a, b), (n, i, j)] = x[n, c, i sh - ph + a dh, j sw - pw + b dw], or 0: one
+      // walk over the unit's output-row segments fills every row r.
+      for_each_segment(q0, q1, [&](int64_t n, int64_t i, int64_t j0, int64_t j1, int64_t at) {
+        for (const ColumnRow& row : std::span(rows, static_cast<size_t>(R))) {
+          PanelWriter<T> lanes = writer(row, at);
+          const int64_t h = i * g.sh - g.ph + row.a * g.dh;
+          if (h < 0 || h >= g.H) {
+            lanes.zeros(j1 - j0);
+            continue;
+          }
+          const int64_t v0 = std::clamp(row.in0, j0, j1), v1 = std::clamp(row.in1, v0, j1);
           lanes.zeros(v0 - j0);
-          if (v1 > v0) lanes.put(&xv(n, c, h, v0 * g.sw + shift), g.sw * xv.s3, v1 - v0);
+          if (v1 > v0)
+            lanes.put(&xv(n, grp * Cg + row.c, h, v0 * g.sw + row.shift), g.sw * xv.s3, v1 - v0);
           lanes.zeros(j1 - v1);
-        });
-        lanes.finish();
-      }
+        }
+      });
+      for (const ColumnRow& row : std::span(rows, static_cast<size_t>(R))) writer(row, q1 - q0).finish();
       // Whole tiles of MR channels go straight into y when each panel of nr pixels is a run of
       // one image's contiguous pixels; the rest through cbuf.
       const int64_t direct_rows = direct ? Og / mr * mr : 0;
       const T* wg = weights + grp * Opad * R;
       for (int64_t b = 0; b < split.blocks(); ++b) {
         const KSplit::Block blk = split.block(b);
-        for (int64_t o0 = 0; o0 < Opad; o0 += mr)
-          for (int64_t j0 = 0; j0 < Qpad; j0 += nr) {
-            const int64_t q = q0 + j0;
+        // A panel of nr pixels stays in L1 while every tile of MR channels of w_g passes it.
+        for (int64_t j0 = 0; j0 < Qpad; j0 += nr) {
+          const int64_t q = q0 + j0;
+          T* y_panel = direct ? &yv(q / P, grp * Og, 0, 0) + q % P : nullptr;
+          const T* b_panel = bp + blk.k0 * Qpad + j0 * blk.len();
+          for (int64_t o0 = 0; o0 < Opad; o0 += mr) {
             const bool in_y = o0 < direct_rows;
-            T* c = in_y ? &yv(q / P, grp * Og + o0, 0, 0) + q % P : cbuf + o0 * Qpad + j0;
-            tk.packed(blk.len(), wg + blk.k0 * Opad + o0 * blk.len(),
-                      bp + blk.k0 * Qpad + j0 * blk.len(), c, in_y ? yv.s1 : Qpad, b > 0);
+            T* c = in_y ? y_panel + o0 * yv.s1 : cbuf + o0 * Qpad + j0;
+            tk.packed(blk.len(), wg + blk.k0 * Opad + o0 * blk.len(), b_panel, c,
+                      in_y ? yv.s1 : Qpad, b > 0);
           }
+        }
       }
       for (int64_t o = direct_rows; o < Og; ++o)
         for_each_segment(q0, q1, [&](int64_t n, int64_t i, int64_t j0, int64_t j1, int64_t at) {

@@ -295,6 +295,9 @@ struct PanelWriter {
       const int64_t len = std::min(n, nr - lane);
       if (stride == 1) {
         std::memcpy(row + lane, src, len * sizeof(T));
+      } else if (stride == 2) {
+        // A stride-2 convolution's taps: with the stride a constant, the loop is vectorised.
+        for (int64_t e = 0; e < len; ++e) row[lane + e] = src[2 * e];
       } else {
         for (int64_t e = 0; e < len; ++e) row[lane + e] = src[e * stride];
       }
