@@ -19,8 +19,9 @@ struct Product {
   bool trans_a = false, trans_b = false;  // stored transposed (read through swapped strides)
 };
 
-// im2col shapes of dcgan32 at batch 128 (conv: rows = N * Hout * Wout, K = Cin * 4 * 4).
-const std::vector<Product> kDcganProducts = {
+// Products of the example models: the im2col shapes of dcgan32 at batch 128 (conv: rows =
+// N * Hout * Wout, K = Cin * 4 * 4), then MLP GAN and VAE layers.
+const std::vector<Product> kModelProducts = {
     {"dcgan/D2_forward", 128 * 8 * 8, 128, 64 * 16},          // conv 64 -> 128, 16x16 -> 8x8
     {"dcgan/D3_forward", 128 * 4 * 4, 256, 128 * 16},         // conv 128 -> 256, 8x8 -> 4x4
     {"dcgan/D2_weight_grad", 64 * 16, 128, 128 * 8 * 8, true},  // cols^T x grad_out
@@ -75,7 +76,7 @@ int main(int argc, char** argv) {
     // The reference's triple loop takes seconds from 1024 on.
     if (n <= 512) add({"reference", "", 1}, square, tg::kFloat32);
   }
-  for (const Product& p : kDcganProducts)
+  for (const Product& p : kModelProducts)
     for (const Config& c : tg::bench::cpu_configs()) add(c, p, tg::kFloat32);
   for (const Config& c : tg::bench::cpu_configs())
     add(c, {"square/1024", 1024, 1024, 1024}, tg::kFloat64);

@@ -121,7 +121,8 @@ void conv2d_columns(const Tensor& out, const Tensor& x, const Tensor& w, const G
     int64_t c, a, shift, in0, in1;
     int64_t k0, k, len;  // its K block's start and length, and its k inside the block
   };
-  ColumnRow* const rows = scratch<ColumnRow>(Slot::call_input, R);
+  const auto row_count = static_cast<size_t>(R);
+  const std::span<ColumnRow> rows(scratch<ColumnRow>(Slot::call_input, R), row_count);
   for (int64_t r = 0; r < R; ++r) {
     const int64_t a = r % taps / g.kW, b = r % g.kW, shift = b * g.dw - g.pw;
     const int64_t in0 =
@@ -129,7 +130,7 @@ void conv2d_columns(const Tensor& out, const Tensor& x, const Tensor& w, const G
     const int64_t in1 =
         std::clamp<int64_t>(g.W - shift > 0 ? ceil_div(g.W - shift, g.sw) : 0, in0, g.Wo);
     const KSplit::Block blk = split.block(r / split.chunk);
-    rows[r] = {r / taps, a, shift, in0, in1, blk.k0, r - blk.c0, blk.len()};
+    rows[static_cast<size_t>(r)] = {r / taps, a, shift, in0, in1, blk.k0, r - blk.c0, blk.len()};
   }
   parallel_pieces(ceil_div(g.N * P, unit_pixels), [&](int64_t unit) {
     const int64_t q0 = unit * unit_pixels, q1 = std::min(g.N * P, q0 + unit_pixels);
@@ -146,7 +147,7 @@ void conv2d_columns(const Tensor& out, const Tensor& x, const Tensor& w, const G
       // col[r = (c, a, b), (n, i, j)] = x[n, c, i sh - ph + a dh, j sw - pw + b dw], or 0: one
       // walk over the unit's output-row segments fills every row r.
       for_each_segment(q0, q1, [&](int64_t n, int64_t i, int64_t j0, int64_t j1, int64_t at) {
-        for (const ColumnRow& row : std::span(rows, static_cast<size_t>(R))) {
+        for (const ColumnRow& row : rows) {
           PanelWriter<T> lanes = writer(row, at);
           const int64_t h = i * g.sh - g.ph + row.a * g.dh;
           if (h < 0 || h >= g.H) {
@@ -160,7 +161,7 @@ void conv2d_columns(const Tensor& out, const Tensor& x, const Tensor& w, const G
           lanes.zeros(j1 - v1);
         }
       });
-      for (const ColumnRow& row : std::span(rows, static_cast<size_t>(R))) writer(row, q1 - q0).finish();
+      for (const ColumnRow& row : rows) writer(row, q1 - q0).finish();
       // Whole tiles of MR channels go straight into y when each panel of nr pixels is a run of
       // one image's contiguous pixels; the rest through cbuf.
       const int64_t direct_rows = direct ? Og / mr * mr : 0;
