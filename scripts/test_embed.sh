@@ -48,7 +48,10 @@ consume_installed static --static
 echo "== install: shared library (BUILD_SHARED_LIBS=ON)"
 install_tapegrad shared -DBUILD_SHARED_LIBS=ON
 consume_installed shared
-ldd "$work/find_package-shared/embed_example" | grep -q "libtapegrad.so"
+# Captured first, then matched: under pipefail `ldd | grep -q` fails at random, because grep
+# exits at the first match and ldd then dies of SIGPIPE.
+linked=$(ldd "$work/find_package-shared/embed_example")
+grep -q "libtapegrad.so" <<<"$linked" || { echo "embed_example is not linked to libtapegrad.so:"; echo "$linked"; exit 1; }
 
 echo "== the optional cuda component"
 mkdir -p "$work/components"
