@@ -63,8 +63,10 @@ std::tuple<Tensor, Tensor> arg_reduce(const Tensor& x, int64_t dim, bool keepdim
                    [in_shape, ks, d](const BackwardContext& c) {
                      Shape pos_shape(in_shape.size(), 1);
                      pos_shape[d] = in_shape[d];
-                     Tensor pos = arange(static_cast<double>(in_shape[d]), kInt64).view(pos_shape);
-                     Tensor hit = eq(pos.expand(in_shape), c.saved[0].reshape(ks).expand(in_shape));
+                     const Tensor& indices = c.saved[0];
+                     Tensor pos = arange(static_cast<double>(in_shape[d]), TensorOptions(kInt64).device(indices.device()))
+                                      .view(pos_shape);
+                     Tensor hit = eq(pos.expand(in_shape), indices.reshape(ks).expand(in_shape));
                      return TensorList{where(hit, c.grads[0].reshape(ks).expand(in_shape), 0.0)};
                    });
   return {values, indices};

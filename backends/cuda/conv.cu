@@ -94,9 +94,8 @@ void im2col(T* col, const Tensor& x, const Geometry& g, int64_t n0, int64_t coun
             int64_t ct_stride) {
   const int64_t total = count * g.C * g.taps() * g.cols();
   if (total == 0) return;
-  im2col_kernel<T><<<blocks_for(total), kThreads, 0, stream()>>>(col, typed<const T>(x), strides4(x), g, n0,
+  launch<im2col_kernel<T>>(blocks_for(total), kThreads, 0, col, typed<const T>(x), strides4(x), g, n0,
                                                                   count, n_stride, ct_stride);
-  TG_CUDA_CHECK_LAUNCH("im2col");
 }
 
 template <typename T>
@@ -104,9 +103,8 @@ void col2im(const Tensor& image, const T* col, const Geometry& g, int64_t n0, in
             int64_t ct_stride) {
   const int64_t total = count * g.C * g.H * g.W;
   if (total == 0) return;
-  col2im_kernel<T><<<blocks_for(total), kThreads, 0, stream()>>>(typed<T>(image), strides4(image), col, g, n0,
+  launch<col2im_kernel<T>>(blocks_for(total), kThreads, 0, typed<T>(image), strides4(image), col, g, n0,
                                                                   count, n_stride, ct_stride);
-  TG_CUDA_CHECK_LAUNCH("col2im");
 }
 
 // Images per chunk: as many as fit the column budget, at least one.

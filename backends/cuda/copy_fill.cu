@@ -32,8 +32,7 @@ void device_copy(const Tensor& dst, const Tensor& src) {
   const auto at = make_offsets<2>(dst.shape(), {&dst.strides(), &src.strides()});
   dispatch_all(dst.dtype(), [&]<typename D>() {
     dispatch_all(src.dtype(), [&]<typename S>() {
-      copy_kernel<D, S><<<blocks_for(n), kThreads, 0, stream()>>>(typed<D>(dst), typed<S>(src), at, n);
-      TG_CUDA_CHECK_LAUNCH("copy");
+      launch<copy_kernel<D, S>>(blocks_for(n), kThreads, 0, typed<D>(dst), typed<S>(src), at, n);
     });
   });
 }
@@ -165,8 +164,7 @@ void fill(const Tensor& dst, double value) {
   if (n == 0) return;
   const auto at = make_offsets<1>(dst.shape(), {&dst.strides()});
   dispatch_all(dst.dtype(), [&]<typename T>() {
-    fill_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(typed<T>(dst), static_cast<T>(value), at, n);
-    TG_CUDA_CHECK_LAUNCH("fill");
+    launch<fill_kernel<T>>(blocks_for(n), kThreads, 0, typed<T>(dst), static_cast<T>(value), at, n);
   });
 }
 
@@ -175,8 +173,7 @@ void uniform(const Tensor& dst, uint64_t seed, uint64_t offset, double low, doub
   if (n == 0) return;
   const auto at = make_offsets<1>(dst.shape(), {&dst.strides()});
   dispatch_floating(dst.dtype(), "uniform", [&]<typename T>() {
-    uniform_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(typed<T>(dst), at, n, seed, offset, low, high);
-    TG_CUDA_CHECK_LAUNCH("uniform");
+    launch<uniform_kernel<T>>(blocks_for(n), kThreads, 0, typed<T>(dst), at, n, seed, offset, low, high);
   });
 }
 
@@ -185,8 +182,7 @@ void normal(const Tensor& dst, uint64_t seed, uint64_t offset, double mean, doub
   if (n == 0) return;
   const auto at = make_offsets<1>(dst.shape(), {&dst.strides()});
   dispatch_floating(dst.dtype(), "normal", [&]<typename T>() {
-    normal_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(typed<T>(dst), at, n, seed, offset, mean, std);
-    TG_CUDA_CHECK_LAUNCH("normal");
+    launch<normal_kernel<T>>(blocks_for(n), kThreads, 0, typed<T>(dst), at, n, seed, offset, mean, std);
   });
 }
 

@@ -69,13 +69,35 @@ void synchronize() {
            " (", cudaGetErrorName(error), ")");
 }
 
-void check_launch(const char* kernel, const char* file, int line) {
+namespace {
+
+[[noreturn]] void throw_kernel_error(cudaError_t error, const char* kernel) {
+  TG_ERROR("cuda", "kernel ", kernel, " failed: ", cudaGetErrorString(error), " (", cudaGetErrorName(error), ")");
+}
+
+}  // namespace
+
+void check_launch(const char* kernel) {
   const cudaError_t launch = cudaGetLastError();
-  if (launch != cudaSuccess) throw_cuda_error(launch, kernel, file, line);
+  if (launch != cudaSuccess) throw_kernel_error(launch, kernel);
   if (sync_each_launch() || profiler::enabled()) {
     const cudaError_t run = cudaStreamSynchronize(stream());
-    if (run != cudaSuccess) throw_cuda_error(run, kernel, file, line);
+    if (run != cudaSuccess) throw_kernel_error(run, kernel);
   }
+}
+
+std::string kernel_name_from_signature(const char* signature) {
+  std::string s = signature;
+  const size_t at = s.find("Kernel = ");
+  if (at == std::string::npos) return s;
+  s = s.substr(at + 9);
+  s = s.substr(0, s.find_first_of(";]"));
+  // Namespaces add nothing to a kernel's name in a message.
+  for (const char* prefix : {"tg::cuda::{anonymous}::", "tg::cuda::(anonymous namespace)::", "tg::cuda::"}) {
+    for (size_t p; (p = s.find(prefix)) != std::string::npos;) s.erase(p, std::strlen(prefix));
+  }
+  if (!s.empty() && s[0] == '&') s.erase(0, 1);
+  return s;
 }
 
 cudaStream_t stream() {

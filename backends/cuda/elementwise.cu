@@ -113,9 +113,7 @@ void unary(const Tensor& out, const Tensor& in, double alpha, double beta) {
   if (n == 0) return;
   const auto at = make_offsets<2>(out.shape(), {&out.strides(), &in.strides()});
   dispatch_floating(in.dtype(), kernel::op_name(Op), [&]<typename T>() {
-    unary_kernel<Op, T><<<blocks_for(n), kThreads, 0, stream()>>>(
-        typed<T>(out), typed<T>(in), static_cast<T>(alpha), static_cast<T>(beta), at, n);
-    TG_CUDA_CHECK_LAUNCH(kernel::op_name(Op));
+    launch<unary_kernel<Op, T>>(blocks_for(n), kThreads, 0, typed<T>(out), typed<T>(in), static_cast<T>(alpha), static_cast<T>(beta), at, n);
   });
 }
 
@@ -129,9 +127,8 @@ void binary(const Tensor& out, const Tensor& a, const Tensor& b) {
       TG_ERROR(kernel::op_name(Op), "arithmetic on ", dtype_name(a.dtype()), " is not supported");
     } else {
       using R = std::conditional_t<is_comparison(Op), bool, T>;
-      binary_kernel<Op, T, R><<<blocks_for(n), kThreads, 0, stream()>>>(typed<R>(out), typed<T>(a),
+      launch<binary_kernel<Op, T, R>>(blocks_for(n), kThreads, 0, typed<R>(out), typed<T>(a),
                                                                          typed<T>(b), at, n);
-      TG_CUDA_CHECK_LAUNCH(kernel::op_name(Op));
     }
   });
 }
@@ -141,9 +138,8 @@ void where(const Tensor& out, const Tensor& cond, const Tensor& a, const Tensor&
   if (n == 0) return;
   const auto at = make_offsets<4>(out.shape(), {&out.strides(), &cond.strides(), &a.strides(), &b.strides()});
   dispatch_all(a.dtype(), [&]<typename T>() {
-    where_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(typed<T>(out), typed<bool>(cond),
+    launch<where_kernel<T>>(blocks_for(n), kThreads, 0, typed<T>(out), typed<bool>(cond),
                                                               typed<T>(a), typed<T>(b), at, n);
-    TG_CUDA_CHECK_LAUNCH("where");
   });
 }
 
@@ -152,9 +148,7 @@ void leaky_relu_backward(const Tensor& gx, const Tensor& gy, const Tensor& x, do
   if (n == 0) return;
   const auto at = make_offsets<3>(gx.shape(), {&gx.strides(), &gy.strides(), &x.strides()});
   dispatch_floating(x.dtype(), "leaky_relu_backward", [&]<typename T>() {
-    leaky_relu_backward_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(
-        typed<T>(gx), typed<T>(gy), typed<T>(x), static_cast<T>(slope), at, n);
-    TG_CUDA_CHECK_LAUNCH("leaky_relu_backward");
+    launch<leaky_relu_backward_kernel<T>>(blocks_for(n), kThreads, 0, typed<T>(gx), typed<T>(gy), typed<T>(x), static_cast<T>(slope), at, n);
   });
 }
 

@@ -166,8 +166,7 @@ void gemm(int64_t batch, int64_t M, int64_t N, int64_t K, Matrix<const T> a, Mat
   const int64_t tiles_m = (M + Tile<T>::BM - 1) / Tile<T>::BM, tiles_n = (N + Tile<T>::BN - 1) / Tile<T>::BN;
   TG_CHECK(tiles_m * tiles_n < (int64_t{1} << 31), "matmul", "a ", M, " x ", N, " product has too many tiles");
   const dim3 grid(static_cast<unsigned>(tiles_m * tiles_n), 1, static_cast<unsigned>(std::min<int64_t>(batch, 65535)));
-  gemm_kernel<T><<<grid, kThreads, 0, stream()>>>(batch, M, N, K, a, b, c, accumulate, plan_a, plan_b, tiles_n);
-  TG_CUDA_CHECK_LAUNCH("gemm");
+  launch<gemm_kernel<T>>(grid, kThreads, 0, batch, M, N, K, a, b, c, accumulate, plan_a, plan_b, tiles_n);
 }
 
 template void gemm<float>(int64_t, int64_t, int64_t, int64_t, Matrix<const float>, Matrix<const float>,

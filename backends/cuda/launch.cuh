@@ -1,15 +1,41 @@
-// Device-side building blocks shared by the kernel files: the grid-stride loop, and sums and
-// other combines over a group of threads (one thread, a warp, or a 256-thread block) in a
-// fixed tree order, so a result never depends on timing (no floating-point atomics anywhere
-// in the backend).
+// The one way kernels are launched, and device-side building blocks shared by the kernel
+// files: the grid-stride loop, and sums and other combines over a group of threads (one
+// thread, a warp, or a 256-thread block) in a fixed tree order, so a result never depends on
+// timing (no floating-point atomics anywhere in the backend).
 #pragma once
 
-#include <cuda_runtime.h>
+#include <string>
+#include <utility>
 
 #include "backends/cuda/indexing.h"
 #include "backends/cuda/runtime.h"
 
 namespace tg::cuda {
+
+// "gemm_kernel<float>" from a signature such as "const char* tg::cuda::kernel_name() [with
+// auto Kernel = tg::cuda::{anonymous}::gemm_kernel<float>]" (device.cpp).
+std::string kernel_name_from_signature(const char* signature);
+
+template <auto Kernel>
+const char* kernel_name() {
+  static const std::string name = kernel_name_from_signature(__PRETTY_FUNCTION__);
+  return name.c_str();
+}
+
+// launch<kernel<T>>(grid, block, shared_bytes, args...) runs kernel<T>(args...) on the
+// backend's stream and checks the launch (check_launch). It is <<<...>>> under nvcc and the
+// emulator (backends/cuda/emulator/) in a TAPEGRAD_CUDA_EMULATOR build; no kernel is launched
+// any other way.
+template <auto Kernel, typename... Args>
+void launch(dim3 grid, dim3 block, size_t shared_bytes, Args&&... args) {
+#if defined(TAPEGRAD_CUDA_EMULATOR)
+  emu::launch_kernel<Kernel>(Kernel, kernel_name<Kernel>(), grid, block, shared_bytes, stream(),
+                             std::forward<Args>(args)...);
+#else
+  Kernel<<<grid, block, shared_bytes, stream()>>>(std::forward<Args>(args)...);
+#endif
+  check_launch(kernel_name<Kernel>());
+}
 
 // for (i : grid-stride range over [0, n)) — each thread visits i, i + stride, ...
 #define TG_GRID_LOOP(i, n)                                                                \

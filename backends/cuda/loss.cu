@@ -96,10 +96,9 @@ Tensor total_of(const Tensor& values) {
 
 template <typename T>
 void finish_reduction(const Tensor& out, const Tensor& total, const Tensor& divisor, double constant) {
-  finish_reduction_kernel<T><<<1, 1, 0, stream()>>>(typed<T>(out), typed<const double>(total),
+  launch<finish_reduction_kernel<T>>(1, 1, 0, typed<T>(out), typed<const double>(total),
                                                     divisor.defined() ? typed<const double>(divisor) : nullptr,
                                                     constant);
-  TG_CUDA_CHECK_LAUNCH("loss reduction");
 }
 
 template <typename T>
@@ -120,10 +119,8 @@ void binary_loss(const Tensor& out, const Tensor& input, const Tensor& target, c
   dispatch_floating(input.dtype(), op, [&]<typename T>() {
     const Tensor losses = reduction == kNone ? Tensor() : device_empty({n}, kFloat64);
     if (n > 0) {
-      binary_loss_kernel<T, F><<<blocks_for(n), kThreads, 0, stream()>>>(
-          typed<T>(out), losses.defined() ? typed<double>(losses) : nullptr, typed<const T>(input),
+      launch<binary_loss_kernel<T, F>>(blocks_for(n), kThreads, 0, typed<T>(out), losses.defined() ? typed<double>(losses) : nullptr, typed<const T>(input),
           typed<const T>(target), data_or_null<T>(weight), data_or_null<T>(pos_weight), at, n);
-      TG_CUDA_CHECK_LAUNCH(op);
     }
     if (reduction != kNone)
       finish_reduction<T>(out, total_of(losses), Tensor(), reduction == kMean ? static_cast<double>(n) : 1.0);
@@ -141,10 +138,8 @@ void binary_loss_backward(const Tensor& grad_input, const Tensor& grad_out, cons
                       &target.strides(), &strides_or(weight, no_strides), &strides_or(pos_weight, no_strides)});
   dispatch_floating(input.dtype(), op, [&]<typename T>() {
     const T scale = reduction == kMean ? T(1) / static_cast<T>(n) : T(1);
-    binary_loss_backward_kernel<T, F><<<blocks_for(n), kThreads, 0, stream()>>>(
-        typed<T>(grad_input), typed<const T>(grad_out), typed<const T>(input), typed<const T>(target),
+    launch<binary_loss_backward_kernel<T, F>>(blocks_for(n), kThreads, 0, typed<T>(grad_input), typed<const T>(grad_out), typed<const T>(input), typed<const T>(target),
         data_or_null<T>(weight), data_or_null<T>(pos_weight), scale, at, n);
-    TG_CUDA_CHECK_LAUNCH(op);
   });
 }
 
@@ -287,10 +282,8 @@ void cross_entropy(const Tensor& out, const Tensor& input, const Tensor& target,
     const Tensor weights = reduce ? device_empty({N}, kFloat64) : Tensor();
     if (N > 0) {
       with_row_lanes(input.size(1), [&]<int Lanes>() {
-        cross_entropy_kernel<T, Lanes><<<row_blocks<Lanes>(N), kThreads, 0, stream()>>>(
-            rows<T>(input, target, weight), typed<T>(out), reduce ? 0 : out.stride(0),
+        launch<cross_entropy_kernel<T, Lanes>>(row_blocks<Lanes>(N), kThreads, 0, rows<T>(input, target, weight), typed<T>(out), reduce ? 0 : out.stride(0),
             reduce ? typed<double>(losses) : nullptr, reduce ? typed<double>(weights) : nullptr);
-        TG_CUDA_CHECK_LAUNCH("cross_entropy");
       });
     }
     if (reduction == kMean) finish_reduction<T>(out, total_of(losses), total_of(weights), 1.0);
@@ -307,15 +300,12 @@ void cross_entropy_backward(const Tensor& grad_input, const Tensor& grad_out, co
     Tensor weight_sum;
     if (reduction == kMean) {
       const Tensor weights = device_empty({N}, kFloat64);
-      class_weights_kernel<T><<<blocks_for(N), kThreads, 0, stream()>>>(r, typed<double>(weights));
-      TG_CUDA_CHECK_LAUNCH("cross_entropy_backward");
+      launch<class_weights_kernel<T>>(blocks_for(N), kThreads, 0, r, typed<double>(weights));
       weight_sum = total_of(weights);
     }
     with_row_lanes(input.size(1), [&]<int Lanes>() {
-      cross_entropy_backward_kernel<T, Lanes><<<row_blocks<Lanes>(N), kThreads, 0, stream()>>>(
-          r, typed<T>(grad_input), grad_input.stride(0), grad_input.stride(1), typed<const T>(grad_out),
+      launch<cross_entropy_backward_kernel<T, Lanes>>(row_blocks<Lanes>(N), kThreads, 0, r, typed<T>(grad_input), grad_input.stride(0), grad_input.stride(1), typed<const T>(grad_out),
           reduction == kNone ? grad_out.stride(0) : 0, weight_sum.defined() ? typed<const double>(weight_sum) : nullptr);
-      TG_CUDA_CHECK_LAUNCH("cross_entropy_backward");
     });
   });
 }

@@ -2,7 +2,7 @@
 // expf for float and exp for double (never the fast approximate intrinsics), and so on.
 #pragma once
 
-#include <cuda_runtime.h>
+#include "backends/cuda/runtime.h"
 
 namespace tg::cuda {
 

@@ -142,11 +142,9 @@ void batch_norm(const Tensor& y, const Tensor& save_mean, const Tensor& save_inv
   TG_CHECK(C < (int64_t{1} << 31), "batch_norm", "too many channels for one launch: ", C);
   const auto slice = make_offsets<2>(channel_slice(x), {&x.strides(), &y.strides()});
   dispatch_floating(x.dtype(), "batch_norm", [&]<typename T>() {
-    batch_norm_kernel<T><<<static_cast<unsigned>(C), kThreads, 0, stream()>>>(
-        typed<T>(y), y.stride(1), typed<const T>(x), x.stride(1), slice, M, per_channel<T>(save_mean),
+    launch<batch_norm_kernel<T>>(static_cast<unsigned>(C), kThreads, 0, typed<T>(y), y.stride(1), typed<const T>(x), x.stride(1), slice, M, per_channel<T>(save_mean),
         per_channel<T>(save_invstd), per_channel<const T>(weight), per_channel<const T>(bias),
         per_channel<T>(running_mean), per_channel<T>(running_var), training, momentum, eps);
-    TG_CUDA_CHECK_LAUNCH("batch_norm");
   });
 }
 
@@ -159,11 +157,9 @@ void batch_norm_backward(const Tensor& gx, const Tensor& gw, const Tensor& gb, c
   const Shape& gx_strides = gx.defined() ? gx.strides() : x.strides();  // unused without gx
   const auto slice = make_offsets<3>(channel_slice(x), {&gy.strides(), &x.strides(), &gx_strides});
   dispatch_floating(x.dtype(), "batch_norm_backward", [&]<typename T>() {
-    batch_norm_backward_kernel<T><<<static_cast<unsigned>(C), kThreads, 0, stream()>>>(
-        gx.defined() ? typed<T>(gx) : nullptr, gx.defined() ? gx.stride(1) : 0, typed<const T>(gy), gy.stride(1),
+    launch<batch_norm_backward_kernel<T>>(static_cast<unsigned>(C), kThreads, 0, gx.defined() ? typed<T>(gx) : nullptr, gx.defined() ? gx.stride(1) : 0, typed<const T>(gy), gy.stride(1),
         typed<const T>(x), x.stride(1), slice, M, per_channel<T>(gw), per_channel<T>(gb),
         per_channel<const T>(weight), per_channel<const T>(save_mean), per_channel<const T>(save_invstd));
-    TG_CUDA_CHECK_LAUNCH("batch_norm_backward");
   });
 }
 

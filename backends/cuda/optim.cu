@@ -120,9 +120,8 @@ void sgd_update(const Tensor& param, const Tensor& grad, const Tensor& momentum_
   dispatch_floating(param.dtype(), "sgd_update", [&]<typename T>() {
     const SgdScalars<T> s{T(h.lr), T(h.weight_decay), T(h.momentum), T(1 - h.dampening), h.weight_decay != 0,
                           h.nesterov, h.init_momentum};
-    sgd_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(typed<T>(param), typed<const T>(grad),
+    launch<sgd_kernel<T>>(blocks_for(n), kThreads, 0, typed<T>(param), typed<const T>(grad),
                                                             data_or_null<T>(momentum_buffer), s, at, n);
-    TG_CUDA_CHECK_LAUNCH("sgd_update");
   });
 }
 
@@ -144,9 +143,8 @@ void adam_update(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
                            T(1 - h.lr * h.weight_decay),
                            h.decoupled_weight_decay,
                            h.weight_decay != 0};
-    adam_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(typed<T>(param), typed<const T>(grad), typed<T>(exp_avg),
+    launch<adam_kernel<T>>(blocks_for(n), kThreads, 0, typed<T>(param), typed<const T>(grad), typed<T>(exp_avg),
                                                              typed<T>(exp_avg_sq), data_or_null<T>(vmax), s, at, n);
-    TG_CUDA_CHECK_LAUNCH("adam_update");
   });
 }
 
@@ -159,10 +157,9 @@ void rmsprop_update(const Tensor& param, const Tensor& grad, const Tensor& squar
                                                   &strides_or(momentum_buffer, param), &strides_or(centered, param)});
   dispatch_floating(param.dtype(), "rmsprop_update", [&]<typename T>() {
     const RmspropScalars<T> s{T(h.lr), T(h.alpha), T(h.eps), T(h.weight_decay), T(h.momentum), h.weight_decay != 0};
-    rmsprop_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(typed<T>(param), typed<const T>(grad),
+    launch<rmsprop_kernel<T>>(blocks_for(n), kThreads, 0, typed<T>(param), typed<const T>(grad),
                                                                 typed<T>(square_avg), data_or_null<T>(momentum_buffer),
                                                                 data_or_null<T>(centered), s, at, n);
-    TG_CUDA_CHECK_LAUNCH("rmsprop_update");
   });
 }
 

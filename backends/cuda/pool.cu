@@ -142,9 +142,8 @@ void max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& x, const
   const int64_t total = out.numel();
   if (total == 0) return;
   dispatch_floating(x.dtype(), "max_pool2d", [&]<typename T>() {
-    max_pool_kernel<T><<<blocks_for(total), kThreads, 0, stream()>>>(image<T>(out), image<int64_t>(indices),
+    launch<max_pool_kernel<T>>(blocks_for(total), kThreads, 0, image<T>(out), image<int64_t>(indices),
                                                                      image<const T>(x), pool_shape(x, out, p), total);
-    TG_CUDA_CHECK_LAUNCH("max_pool2d");
   });
 }
 
@@ -152,9 +151,7 @@ void max_pool2d_backward(const Tensor& gx, const Tensor& gy, const Tensor& indic
   const int64_t total = gx.numel();
   if (total == 0) return;
   dispatch_floating(gy.dtype(), "max_pool2d_backward", [&]<typename T>() {
-    max_pool_backward_kernel<T><<<blocks_for(total), kThreads, 0, stream()>>>(
-        image<T>(gx), image<const T>(gy), image<const int64_t>(indices), pool_shape(gx, gy, p), total);
-    TG_CUDA_CHECK_LAUNCH("max_pool2d_backward");
+    launch<max_pool_backward_kernel<T>>(blocks_for(total), kThreads, 0, image<T>(gx), image<const T>(gy), image<const int64_t>(indices), pool_shape(gx, gy, p), total);
   });
 }
 
@@ -162,9 +159,7 @@ void max_pool2d_gather(const Tensor& out, const Tensor& in, const Tensor& indice
   const int64_t total = out.numel();
   if (total == 0) return;
   dispatch_floating(in.dtype(), "max_pool2d_gather", [&]<typename T>() {
-    max_pool_gather_kernel<T><<<blocks_for(total), kThreads, 0, stream()>>>(
-        image<T>(out), image<const T>(in), image<const int64_t>(indices), pool_shape(in, out, p), total);
-    TG_CUDA_CHECK_LAUNCH("max_pool2d_gather");
+    launch<max_pool_gather_kernel<T>>(blocks_for(total), kThreads, 0, image<T>(out), image<const T>(in), image<const int64_t>(indices), pool_shape(in, out, p), total);
   });
 }
 
@@ -172,9 +167,8 @@ void avg_pool2d(const Tensor& out, const Tensor&, const Tensor& x, const kernel:
   const int64_t total = out.numel();
   if (total == 0) return;
   dispatch_floating(x.dtype(), "avg_pool2d", [&]<typename T>() {
-    avg_pool_kernel<T><<<blocks_for(total), kThreads, 0, stream()>>>(image<T>(out), image<const T>(x),
+    launch<avg_pool_kernel<T>>(blocks_for(total), kThreads, 0, image<T>(out), image<const T>(x),
                                                                      pool_shape(x, out, p), total);
-    TG_CUDA_CHECK_LAUNCH("avg_pool2d");
   });
 }
 
@@ -182,9 +176,8 @@ void avg_pool2d_backward(const Tensor& gx, const Tensor& gy, const Tensor&, cons
   const int64_t total = gx.numel();
   if (total == 0) return;
   dispatch_floating(gy.dtype(), "avg_pool2d_backward", [&]<typename T>() {
-    avg_pool_backward_kernel<T><<<blocks_for(total), kThreads, 0, stream()>>>(image<T>(gx), image<const T>(gy),
+    launch<avg_pool_backward_kernel<T>>(blocks_for(total), kThreads, 0, image<T>(gx), image<const T>(gy),
                                                                               pool_shape(gx, gy, p), total);
-    TG_CUDA_CHECK_LAUNCH("avg_pool2d_backward");
   });
 }
 

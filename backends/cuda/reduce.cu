@@ -70,9 +70,7 @@ void launch_sum(T* out, double* partials, const T* in, const OffsetCalculator<2>
   constexpr int64_t kGroupsPerBlock = kThreads / Lanes;
   const int64_t blocks = (outputs * chunks + kGroupsPerBlock - 1) / kGroupsPerBlock;
   TG_CHECK(blocks < (int64_t{1} << 31), "sum", "too many outputs for one launch: ", outputs);
-  sum_kernel<T, Lanes, ToPartials><<<static_cast<unsigned>(blocks), kThreads, 0, stream()>>>(
-      out, partials, in, kept, reduced, outputs, length, chunk, chunks);
-  TG_CUDA_CHECK_LAUNCH("sum");
+  launch<sum_kernel<T, Lanes, ToPartials>>(static_cast<unsigned>(blocks), kThreads, 0, out, partials, in, kept, reduced, outputs, length, chunk, chunks);
 }
 
 // max (IsMax) or min of two candidates: a NaN wins (the earlier of two NaNs), then the larger
@@ -120,9 +118,7 @@ void launch_arg_reduce(const Tensor& values, const Tensor& indices, const Tensor
   constexpr int64_t kGroupsPerBlock = kThreads / Lanes;
   const int64_t blocks = (outputs + kGroupsPerBlock - 1) / kGroupsPerBlock;
   TG_CHECK(blocks < (int64_t{1} << 31), IsMax ? "max" : "min", "too many outputs for one launch: ", outputs);
-  arg_reduce_kernel<T, IsMax, Lanes><<<static_cast<unsigned>(blocks), kThreads, 0, stream()>>>(
-      typed<T>(values), typed<int64_t>(indices), typed<T>(in), outer, outputs, length, step);
-  TG_CUDA_CHECK_LAUNCH(IsMax ? "max" : "min");
+  launch<arg_reduce_kernel<T, IsMax, Lanes>>(static_cast<unsigned>(blocks), kThreads, 0, typed<T>(values), typed<int64_t>(indices), typed<T>(in), outer, outputs, length, step);
 }
 
 template <bool IsMax>
@@ -167,9 +163,8 @@ void sum(const Tensor& out, const Tensor& in) {
       const Tensor partials = device_empty({outputs * chunks}, kFloat64);
       launch_sum<T, kThreads, true>(nullptr, typed<double>(partials), x, kept, reduced, outputs, length,
                                     chunk, chunks);
-      sum_partials_kernel<T><<<blocks_for(outputs), kThreads, 0, stream()>>>(y, typed<double>(partials), kept,
+      launch<sum_partials_kernel<T>>(blocks_for(outputs), kThreads, 0, y, typed<double>(partials), kept,
                                                                              outputs, chunks);
-      TG_CUDA_CHECK_LAUNCH("sum");
     } else if (length <= 16) {
       launch_sum<T, 1, false>(y, nullptr, x, kept, reduced, outputs, length, chunk, 1);
     } else if (length <= 2048) {

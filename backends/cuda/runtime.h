@@ -3,7 +3,11 @@
 // scratch tensors on the device.
 #pragma once
 
+#if defined(TAPEGRAD_CUDA_EMULATOR)
+#include "backends/cuda/emulator/emulator.h"  // the same API, run on the CPU
+#else
 #include <cuda_runtime.h>
+#endif
 
 #include "autograd/tensor.h"
 
@@ -20,11 +24,10 @@ namespace tg::cuda {
       ::tg::cuda::throw_cuda_error(tg_cuda_error_, #call, __FILE__, __LINE__);  \
   } while (0)
 
-// After a kernel launch: a bad launch configuration is reported here; with
-// TAPEGRAD_CUDA_SYNC=1, or while a profiler is alive (so its times are the kernel's, not the
-// launch's), it waits for the kernel and reports what went wrong in it.
-#define TG_CUDA_CHECK_LAUNCH(kernel) ::tg::cuda::check_launch(kernel, __FILE__, __LINE__)
-void check_launch(const char* kernel, const char* file, int line);
+// After a kernel launch (launch.cuh's launch does it): a bad launch configuration is reported
+// here; with TAPEGRAD_CUDA_SYNC=1, or while a profiler is alive (so its times are the kernel's,
+// not the launch's), it waits for the kernel and reports what went wrong in it.
+void check_launch(const char* kernel);
 
 // The stream every kernel and copy of the backend is queued on (device 0, created on first use).
 cudaStream_t stream();

@@ -103,9 +103,7 @@ void softmax_forward(const Tensor& out, const Tensor& in, int64_t dim) {
   const char* op = Log ? "log_softmax" : "softmax";
   dispatch_floating(in.dtype(), op, [&]<typename T>() {
     with_lanes(n, [&]<int Lanes>() {
-      softmax_kernel<T, Log, Lanes><<<slice_blocks<Lanes>(count, op), kThreads, 0, stream()>>>(
-          typed<T>(out), typed<const T>(in), slices, count, n, out.stride(dim), in.stride(dim));
-      TG_CUDA_CHECK_LAUNCH(op);
+      launch<softmax_kernel<T, Log, Lanes>>(slice_blocks<Lanes>(count, op), kThreads, 0, typed<T>(out), typed<const T>(in), slices, count, n, out.stride(dim), in.stride(dim));
     });
   });
 }
@@ -120,10 +118,8 @@ void softmax_backward_impl(const Tensor& grad_in, const Tensor& grad_out, const 
   const char* op = Log ? "log_softmax_backward" : "softmax_backward";
   dispatch_floating(out.dtype(), op, [&]<typename T>() {
     with_lanes(n, [&]<int Lanes>() {
-      softmax_backward_kernel<T, Log, Lanes><<<slice_blocks<Lanes>(count, op), kThreads, 0, stream()>>>(
-          typed<T>(grad_in), typed<const T>(grad_out), typed<const T>(out), slices, count, n, grad_in.stride(dim),
+      launch<softmax_backward_kernel<T, Log, Lanes>>(slice_blocks<Lanes>(count, op), kThreads, 0, typed<T>(grad_in), typed<const T>(grad_out), typed<const T>(out), slices, count, n, grad_in.stride(dim),
           grad_out.stride(dim), out.stride(dim));
-      TG_CUDA_CHECK_LAUNCH(op);
     });
   });
 }
