@@ -93,7 +93,7 @@ std::string kernel_name_from_signature(const char* signature) {
   s = s.substr(at + 9);
   s = s.substr(0, s.find_first_of(";]"));
   // Namespaces add nothing to a kernel's name in a message.
-  for (const char* prefix : {"tg::cuda::{anonymous}::", "tg::cuda::(anonymous namespace)::", "tg::cuda::"}) {
+  for (const char* prefix : {"tg::cuda::", "{anonymous}::", "(anonymous namespace)::"}) {
     for (size_t p; (p = s.find(prefix)) != std::string::npos;) s.erase(p, std::strlen(prefix));
   }
   if (!s.empty() && s[0] == '&') s.erase(0, 1);

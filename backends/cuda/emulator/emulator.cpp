@@ -299,6 +299,7 @@ struct Fiber {
 #endif
 #if defined(TG_EMU_TSAN)
   void* tsan_fiber = nullptr;
+  std::string tsan_name;  // "kernel K, block (..), thread (..)": what a race report calls it
 #endif
 };
 
@@ -497,19 +498,23 @@ void on_fault(int sig, siginfo_t* info, void* ucontext) {
   }
 }
 
+// Called at every launch (under the launch lock): a test runner or a crash reporter may have
+// put its own handler in since the last one; the emulator's goes back in front and passes on
+// what is not a kernel's fault to it.
 void install_fault_handler() {
-  static std::once_flag once;
-  std::call_once(once, [] {
+  const int signals[3] = {SIGSEGV, SIGBUS, SIGFPE};
+  for (int sig : signals) {
+    struct sigaction current {};
+    sigaction(sig, nullptr, &current);
+    if ((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == on_fault) continue;
     struct sigaction sa {};
     sa.sa_sigaction = on_fault;
     sigemptyset(&sa.sa_mask);
     // SA_NODEFER: the handler leaves by siglongjmp without restoring the mask, so the signal
     // must not be blocked while it runs. SA_ONSTACK: a stack overflow still gets a handler.
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
-    sigaction(SIGSEGV, &sa, &g_previous[0]);
-    sigaction(SIGBUS, &sa, &g_previous[1]);
-    sigaction(SIGFPE, &sa, &g_previous[2]);
-  });
+    sigaction(sig, &sa, &g_previous[slot_of(sig)]);
+  }
 }
 
 Worker& this_worker() {
@@ -560,6 +565,10 @@ void restart(Worker& w, Fiber& f, uint3 index, int linear) {
   f.fake_stack = nullptr;
 #endif
   prepare_context(f.context, f.stack, kFiberStack, fiber_main, &f);
+#if defined(TG_EMU_TSAN)
+  f.tsan_name = where(w, &f);
+  __tsan_set_fiber_name(f.tsan_fiber, f.tsan_name.c_str());
+#endif
   (void)w;
 }
 
@@ -639,6 +648,10 @@ std::string dims(dim3 d) { return format("(%u,%u,%u)", d.x, d.y, d.z); }
 std::string check_configuration(dim3 grid, dim3 block, size_t shared_bytes, cudaError_t* code) {
   const unsigned bd[3] = {block.x, block.y, block.z}, gd[3] = {grid.x, grid.y, grid.z};
   *code = cudaErrorInvalidConfiguration;
+  const uint64_t threads = uint64_t{block.x} * block.y * block.z;
+  if (threads > kMaxThreadsPerBlock)
+    return format("blockDim %s has %" PRIu64 " threads; a block holds at most %u", dims(block).c_str(), threads,
+                  kMaxThreadsPerBlock);
   for (int i = 0; i < 3; ++i) {
     if (bd[i] == 0 || gd[i] == 0) return "a zero grid or block dimension: grid " + dims(grid) + ", block " + dims(block);
     if (bd[i] > kMaxBlockDim[i])
@@ -648,10 +661,6 @@ std::string check_configuration(dim3 grid, dim3 block, size_t shared_bytes, cuda
       return format("gridDim %s exceeds the limit of (%u,%u,%u)", dims(grid).c_str(), kMaxGridDim[0],
                     kMaxGridDim[1], kMaxGridDim[2]);
   }
-  const uint64_t threads = uint64_t{block.x} * block.y * block.z;
-  if (threads > kMaxThreadsPerBlock)
-    return format("blockDim %s has %" PRIu64 " threads; a block holds at most %u", dims(block).c_str(), threads,
-                  kMaxThreadsPerBlock);
   if (shared_bytes > kMaxDynamicShared) {
     *code = cudaErrorInvalidValue;
     return format("%zu bytes of dynamic shared memory requested; at most %zu", shared_bytes, kMaxDynamicShared);
