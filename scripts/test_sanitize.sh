@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds tapegrad, every test and every example with AddressSanitizer (LeakSanitizer included)
 # and UndefinedBehaviorSanitizer into build-asan/, and runs the whole CTest suite there (the
-# examples' smoke and resume runs too). The first report of either sanitizer fails its test, so
+# examples' smoke and resume runs too, and the CUDA suite on the emulator). The first report of either sanitizer fails its test, so
 # the script exits non-zero. Called by .ci/run after scripts/test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +15,7 @@ start=$SECONDS
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
       -DCMAKE_CXX_FLAGS="$sanitize" -DCMAKE_EXE_LINKER_FLAGS="$sanitize" \
       -DCMAKE_SHARED_LINKER_FLAGS="$sanitize" -DTAPEGRAD_BUILD_TESTS=ON -DTAPEGRAD_BUILD_EXAMPLES=ON \
-      -DTAPEGRAD_CUDA=OFF
+      -DTAPEGRAD_CUDA=OFF -DTAPEGRAD_CUDA_EMULATOR=ON
 cmake --build build-asan -j"$jobs"
 echo "== sanitizer build: $((SECONDS - start)) s"
 

@@ -22,7 +22,9 @@
 #if defined(__SANITIZE_ADDRESS__)
 #define TG_EMU_ASAN 1
 #endif
-#if defined(__SANITIZE_THREAD__)
+// TAPEGRAD_EMULATOR_TSAN: this file is compiled without TSan's instrumentation in a TSan build
+// (CMakeLists.txt), but still tells TSan about its fibers and barriers.
+#if defined(__SANITIZE_THREAD__) || defined(TAPEGRAD_EMULATOR_TSAN)
 #define TG_EMU_TSAN 1
 #endif
 #if defined(__has_feature)
@@ -347,8 +349,8 @@ struct Worker {
 #endif
 #if defined(TG_EMU_TSAN)
   void* tsan_scheduler = nullptr;
-  // Sync objects: the barrier, warp syncs, and the end of a block (which orders a block's
-  // shared-memory use before the next block's on this thread, and the kernel before the host).
+  // Sync objects: the barrier, warp syncs, and the end of a block (each thread releases it as it
+  // ends; the scheduler acquires it before the next block and after the last).
   char barrier_sync = 0;
   char warp_sync[32] = {};
   char block_end_sync = 0;
@@ -427,9 +429,6 @@ void fiber_main(void* arg) {
   Fiber& f = *static_cast<Fiber*>(arg);
   Worker& w = *f.worker;
   after_switch_in(w, f);
-#if defined(TG_EMU_TSAN)
-  tsan_acquire(&w.block_end_sync);
-#endif
   if (sigsetjmp(f.fault_jump, 0) == 0) {
     try {
       w.body->run_thread(w.body->params);
@@ -608,6 +607,9 @@ bool run_block(Worker& w, int threads) {
   b.error = cudaSuccess;
   b.message.clear();
   b.warps.assign(static_cast<size_t>((threads + 31) / 32), WarpExchange{});
+  // The previous block's threads happen before this block's (its shared memory is reused):
+  // the scheduler takes their releases, and passes them on to each fiber it switches to.
+  tsan_acquire(&w.block_end_sync);
   const dim3 d = w.view.block_dim;
   for (int i = 0; i < threads; ++i) {
     const uint3 index{static_cast<unsigned>(i) % d.x, static_cast<unsigned>(i) / d.x % d.y,
@@ -627,17 +629,20 @@ bool run_block(Worker& w, int threads) {
     }
   }
 #if defined(TG_EMU_TSAN)
-  tsan_acquire(&w.block_end_sync);  // the host sees what the block wrote
   if (b.failed) {
-    // Fibers left suspended mid-kernel get fresh TSan state (their shadow call stacks).
+    // Threads left suspended by the abort end here: each releases what it did (in its TSan
+    // context, without running), then gets fresh TSan state (its shadow call stack).
     for (int i = 0; i < threads; ++i) {
       Fiber& f = *w.fibers[i];
-      if (!f.done) {
-        __tsan_destroy_fiber(f.tsan_fiber);
-        f.tsan_fiber = __tsan_create_fiber(0);
-      }
+      if (f.done) continue;
+      __tsan_switch_to_fiber(f.tsan_fiber, __tsan_switch_to_fiber_no_sync);
+      __tsan_release(&w.block_end_sync);
+      __tsan_switch_to_fiber(w.tsan_scheduler, __tsan_switch_to_fiber_no_sync);
+      __tsan_destroy_fiber(f.tsan_fiber);
+      f.tsan_fiber = __tsan_create_fiber(0);
     }
   }
+  tsan_acquire(&w.block_end_sync);  // the host sees what the block wrote
 #endif
   return !b.failed;
 }

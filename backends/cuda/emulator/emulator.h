@@ -11,8 +11,8 @@
 //    Under ThreadSanitizer every fiber is a TSan thread and only barriers order them, so a
 //    missing __syncthreads between a shared-memory write and another thread's read is a race
 //    report that names the kernel, the block and the thread.
-//  - __shared__ variables are per block: a block's fibers all run on one OS thread, one block at
-//    a time, and __shared__ is `static thread_local`.
+//  - __shared__ variables are per block: one block runs at a time in the whole process (launches
+//    hold one lock), so a __shared__ variable is a function-local static.
 //  - Device memory is host memory from mmap with an inaccessible page on each side; freed
 //    blocks stay inaccessible for a while. A kernel that reads past an allocation or touches a
 //    freed one faults, and the fault becomes cudaErrorIllegalAddress with the kernel, block,
@@ -41,7 +41,7 @@
 #define __host__
 #define __forceinline__ inline
 #define __launch_bounds__(...)
-#define __shared__ static thread_local
+#define __shared__ static
 
 // The device math library: the host's <cmath>, visible unqualified as in device code.
 using std::isfinite;
