@@ -607,9 +607,11 @@ bool run_block(Worker& w, int threads) {
   b.error = cudaSuccess;
   b.message.clear();
   b.warps.assign(static_cast<size_t>((threads + 31) / 32), WarpExchange{});
+#if defined(TG_EMU_TSAN)
   // The previous block's threads happen before this block's (its shared memory is reused):
   // the scheduler takes their releases, and passes them on to each fiber it switches to.
   tsan_acquire(&w.block_end_sync);
+#endif
   const dim3 d = w.view.block_dim;
   for (int i = 0; i < threads; ++i) {
     const uint3 index{static_cast<unsigned>(i) % d.x, static_cast<unsigned>(i) / d.x % d.y,
@@ -842,8 +844,15 @@ void launch(const KernelBody& body, dim3 grid, dim3 block, size_t shared_bytes, 
 // ---- the runtime API ----
 using namespace tg::cuda::emu;
 
+// TAPEGRAD_CUDA_EMULATOR_DEVICES=0 makes the emulator a machine without a GPU, so the
+// programs' and tests' no-device paths run in an emulator build too.
 cudaError_t cudaGetDeviceCount(int* count) {
   if (!count) return record(cudaErrorInvalidValue, "cudaGetDeviceCount: count is null");
+  const char* devices = std::getenv("TAPEGRAD_CUDA_EMULATOR_DEVICES");
+  if (devices && std::strcmp(devices, "0") == 0) {
+    *count = 0;
+    return record(cudaErrorNoDevice, "the emulator was told there is none (TAPEGRAD_CUDA_EMULATOR_DEVICES=0)");
+  }
   *count = 1;
   return cudaSuccess;
 }
