@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds and runs examples/embed, the out-of-tree consumer, every way README's "Embedding
-# tapegrad" section lists: against an installed static library (find_package; pkg-config and a
+# Builds and runs examples/embed, the out-of-tree consumer, every way docs/embedding.md
+# lists: against an installed static library (find_package; pkg-config and a
 # plain compiler line), against an installed shared library (the same two), with
 # add_subdirectory, and with FetchContent from this checkout's git repository. Checks the
 # package's optional `cuda` component, and prints the sizes and runtime dependencies the README
