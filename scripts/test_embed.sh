@@ -3,7 +3,7 @@
 # lists: against an installed static library (find_package; pkg-config and a
 # plain compiler line), against an installed shared library (the same two), with
 # add_subdirectory, and with FetchContent from this checkout's git repository. Checks the
-# package's optional `cuda` component, and prints the sizes and runtime dependencies the README
+# package's optional `cuda` component, and prints the sizes and runtime dependencies docs/embedding.md
 # quotes. Called by scripts/test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
