@@ -539,6 +539,7 @@ Fiber& fiber_at(Worker& w, int i) {
   while (static_cast<int>(w.fibers.size()) <= i) {
     auto f = std::make_unique<Fiber>();
     f->worker = &w;
+    f->done = true;  // a fresh stack is clean
     const size_t guard = page_size();
     void* m = mmap(nullptr, guard + kFiberStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                    -1, 0);
@@ -556,11 +557,14 @@ Fiber& fiber_at(Worker& w, int i) {
 
 // Makes fiber i start thread `index` of the block from the top.
 void restart(Worker& w, Fiber& f, uint3 index, int linear) {
+  [[maybe_unused]] const bool was_done = f.done;
   f.index = index;
   f.linear = linear;
   f.done = f.at_barrier = f.at_shuffle = false;
 #if defined(TG_EMU_ASAN)
-  __asan_unpoison_memory_region(f.stack, kFiberStack);  // frames an aborted block left behind
+  // A thread that ran to its end left its stack unpoisoned; one an aborted block left
+  // suspended mid-kernel left its frames' redzones poisoned.
+  if (!was_done) __asan_unpoison_memory_region(f.stack, kFiberStack);
   f.fake_stack = nullptr;
 #endif
   prepare_context(f.context, f.stack, kFiberStack, fiber_main, &f);
