@@ -1,6 +1,7 @@
-// The WGAN-GP gradient penalty checked on every backend built, each on its own device (the
-// critic and the points on cuda:0 for the cuda backend; skipped without a usable CUDA device)
-// (CTest example_wgan_gp_penalty); exit status 1 on any mismatch:
+// The WGAN-GP gradient penalty checked on each backend named on the command line (default:
+// every backend built, skipping cuda without a usable CUDA device), each on its own device (the
+// critic and the points on cuda:0 for the cuda backend) (CTest example_wgan_gp_penalty and
+// example_wgan_gp_penalty_cuda); exit status 1 on any mismatch or a backend that is not there:
 //  1. closed form: a linear critic f(x) = w.x + b has grad_x f = w at every x, so the penalty
 //     is lambda (||w|| - 1)^2 and its gradient in w is 2 lambda (||w|| - 1) w / ||w||;
 //  2. finite differences: gradcheck (central differences, float64) of the penalty in every
@@ -85,13 +86,15 @@ void check_finite_differences(const examples::Device& device, int64_t pack) {
 
 }  // namespace
 
-int main() try {
+int main(int argc, char** argv) try {
+  const std::vector<std::string> named(argv + 1, argv + argc);
   std::printf("%-10s %-7s %-34s %12s %12s  %s\n", "backend", "device", "check", "max abs err", "max rel err", "result");
-  for (const std::string& backend : examples::built_backends()) {
+  for (const std::string& backend : named.empty() ? examples::built_backends() : named) {
     examples::Device device;
     try {
       device = examples::select_device(backend, "backend");
     } catch (const std::runtime_error& e) {
+      if (!named.empty()) throw;
       std::printf("skipped: %s\n", e.what());
       continue;
     }
