@@ -1,6 +1,10 @@
-# The classifier's --score test (see CMakeLists.txt): -DPROGRAM=path -DWORK=dir.
+# The classifier's --score test (see CMakeLists.txt): -DPROGRAM=path -DWORK=dir [-DBACKEND=name]
+# (default cpu).
 file(REMOVE_RECURSE ${WORK})
-set(args --data shapes --limit 64 --batch 16 --backend cpu --out ${WORK})
+if(NOT DEFINED BACKEND)
+  set(BACKEND cpu)
+endif()
+set(args --data shapes --limit 64 --batch 16 --backend ${BACKEND} --out ${WORK})
 
 function(run what)
   execute_process(COMMAND ${PROGRAM} ${args} ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE stdout ERROR_VARIABLE stderr)
@@ -15,6 +19,9 @@ if(NOT EXISTS ${WORK}/classifier.npz OR NOT EXISTS ${WORK}/samples.npy)
   message(FATAL_ERROR "training did not write classifier.npz and samples.npy:\n${stdout}")
 endif()
 run("score" --score ${WORK}/samples.npy)
+if(NOT stdout MATCHES "device: [^\n]*backend ${BACKEND}\n")
+  message(FATAL_ERROR "the scoring run does not say it ran on backend ${BACKEND}:\n${stdout}")
+endif()
 if(NOT stdout MATCHES "loaded ")
   message(FATAL_ERROR "--score did not load the saved classifier:\n${stdout}")
 endif()

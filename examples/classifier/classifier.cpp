@@ -42,13 +42,13 @@ std::string class_name(const std::string& data, int64_t k) {
 }
 
 // Fraction of the test set classified correctly.
-double test_accuracy(nn::Sequential& model, tg::data::DataLoader& test, int64_t dim) {
+double test_accuracy(nn::Sequential& model, tg::data::DataLoader& test, int64_t dim, tg::Device device) {
   tg::NoGradGuard no_grad;
   model->eval();
   double correct = 0;
   for (tg::data::Batch& batch : test) {
-    Tensor predicted = std::get<1>(tg::max(model->forward(batch.data.reshape({-1, dim})), 1));
-    correct += tg::sum(tg::eq(predicted, batch.target).to(tg::kFloat64)).item<double>();
+    Tensor predicted = std::get<1>(tg::max(model->forward(batch.data.to(device).reshape({-1, dim})), 1));
+    correct += tg::sum(tg::eq(predicted, batch.target.to(device)).to(tg::kFloat64)).item<double>();
   }
   model->train();
   return correct / static_cast<double>(test.dataset().size());
@@ -107,7 +107,7 @@ int main(int argc, char** argv) try {
   defaults.lr = kLearningRate;
   const examples::Flags flags = examples::parse_flags(
       argc, argv, "classifier", "trains an image classifier; --score FILE.npy judges a generator's samples with it", defaults);
-  examples::apply_flags(flags);
+  const examples::Device device = examples::apply_flags(flags);
 
   const examples::DataOptions train_options{.range = tg::data::Range::ZeroOne};
   examples::DataOptions test_options = train_options;
@@ -118,12 +118,13 @@ int main(int argc, char** argv) try {
   TG_CHECK(example.size() == 3, "classifier", "--data ", flags.data, " is not an image set");
   const int64_t dim = tg::numel_of(example);
   nn::Sequential model = make_classifier(dim);
+  model->to(device);
   const std::string model_path = flags.out + "/" + kModelFile;
 
   if (!flags.score.empty() && std::filesystem::exists(model_path)) {
     tg::load(model, model_path);
     std::cout << "classifier: loaded " << model_path << "\n";
-    score(model, load_samples(flags.score, example), flags.data);
+    score(model, load_samples(flags.score, example).to(device), flags.data);
     return 0;
   }
 
@@ -136,7 +137,7 @@ int main(int argc, char** argv) try {
   const int64_t per_epoch = loader.size();
   const int64_t total = flags.steps > 0 ? std::min<int64_t>(flags.steps, flags.epochs * per_epoch) : flags.epochs * per_epoch;
   std::cout << "classifier: " << train_set->size() << " training and " << test_set->size() << " test examples of "
-            << tg::shape_str(example) << ", backend " << tg::kernel::current_backend()
+            << tg::shape_str(example) << ", backend " << device.backend
             << (step ? ", resumed at step " + std::to_string(step) : "") << "\n";
 
   examples::MetricsLog metrics(flags.out + "/metrics.csv", step);
@@ -152,7 +153,7 @@ int main(int argc, char** argv) try {
     examples::Metrics grad_norms;
     for (tg::data::Batch& batch : loader) {
       if (skip-- > 0) continue;
-      Tensor loss = tg::cross_entropy(model->forward(batch.data.reshape({-1, dim})), batch.target);
+      Tensor loss = tg::cross_entropy(model->forward(batch.data.to(device).reshape({-1, dim})), batch.target.to(device));
       optimizer.zero_grad();
       loss.backward();
       optimizer.step();
@@ -165,7 +166,7 @@ int main(int argc, char** argv) try {
     }
     if (count == 0) continue;
 
-    const double accuracy = test_accuracy(model, test_loader, dim);
+    const double accuracy = test_accuracy(model, test_loader, dim, device);
     progress.finish();
     std::cout << "epoch " << epoch + 1 << ": train loss " << sum_loss / count << ", test accuracy " << accuracy << "\n";
     checkpoint.save(flags.out + "/checkpoint.npz", step);
@@ -187,8 +188,8 @@ int main(int argc, char** argv) try {
     tg::save_npy(test_set->get_batch(first).data, flags.out + "/samples.npy");
     std::cout << "wrote " << first.size() << " real test images to " << flags.out << "/samples.npy\n";
   }
-  if (!flags.score.empty()) score(model, load_samples(flags.score, example), flags.data);
-  examples::write_run_report(flags, "Classifier", metrics, {"loss", "test_accuracy"}, 0,
+  if (!flags.score.empty()) score(model, load_samples(flags.score, example).to(device), flags.data);
+  examples::write_run_report(flags, device, "Classifier", metrics, {"loss", "test_accuracy"}, 0,
                              {"An MLP pixels-512-256-10 on pixels in [0, 1]; test_accuracy on the test split."},
                              {{"optimizer", "Adam, betas (0.9, 0.999)"}});
   std::cout << "wrote " << flags.out << "/report.html\n";

@@ -1,11 +1,14 @@
-# Runs an example program for its CTest smoke and resume tests (see tapegrad_example_tests).
-# -DMODE=smoke|resume -DPROGRAM=path "-DARGS=flags" -DWORK=dir ["-DFILES=names"]
+# Runs an example program for its CTest tests (see tapegrad_example_tests and
+# tapegrad_example_device_tests).
+# -DMODE=smoke|resume|cross|fail -DPROGRAM=path "-DARGS=flags" -DWORK=dir ["-DFILES=names"]
+# ["-DEXPECT=regex"]: smoke: the output must match it; fail: the exit status must be non-zero
+# and the output (stdout and stderr) must match it.
 separate_arguments(args UNIX_COMMAND "${ARGS}")
 separate_arguments(files UNIX_COMMAND "${FILES}")
 file(REMOVE_RECURSE ${WORK})
 
-# Runs the program with `extra` flags, output in ${WORK}/${out}; sets final_line in the caller.
-# Every loss on that line must be finite.
+# Runs the program with `extra` flags, output in ${WORK}/${out}; sets final_line (every loss on
+# it must be finite) and output (stdout and stderr) in the caller.
 function(run_program out)
   execute_process(COMMAND ${PROGRAM} ${args} --out ${WORK}/${out} ${ARGN}
                   RESULT_VARIABLE rc OUTPUT_VARIABLE stdout ERROR_VARIABLE stderr)
@@ -20,6 +23,7 @@ function(run_program out)
     message(FATAL_ERROR "a loss is not finite: ${line}")
   endif()
   set(final_line "${line}" PARENT_SCOPE)
+  set(output "${stdout}${stderr}" PARENT_SCOPE)
 endfunction()
 
 if(MODE STREQUAL "smoke")
@@ -32,6 +36,11 @@ if(MODE STREQUAL "smoke")
       message(FATAL_ERROR "${PROGRAM} did not write ${f}")
     endif()
   endforeach()
+  if(DEFINED EXPECT AND NOT output MATCHES "${EXPECT}")
+    message(FATAL_ERROR "the output of ${PROGRAM} does not match '${EXPECT}':\n${output}")
+  endif()
+  string(REGEX MATCH "device: [^\n]*" device_line "${output}")
+  message(STATUS "${device_line}; ${final_line}")
 elseif(MODE STREQUAL "resume")
   run_program(straight --steps 3)
   set(straight "${final_line}")
@@ -51,6 +60,28 @@ elseif(MODE STREQUAL "resume")
     message(FATAL_ERROR "metrics.csv after --resume does not extend the earlier rows:\n${rows_before}--\n${rows_after}")
   endif()
   message(STATUS "resume matches: ${final_line}")
+elseif(MODE STREQUAL "cross")
+  # A checkpoint written on one device resumes on the other, both ways.
+  foreach(pair "cuda;cpu" "cpu;cuda")
+    list(GET pair 0 from)
+    list(GET pair 1 to)
+    run_program(${from}_to_${to} --steps 2 --backend ${from})
+    run_program(${from}_to_${to} --steps 3 --backend ${to} --resume ${WORK}/${from}_to_${to}/checkpoint.npz)
+    if(NOT final_line MATCHES "^final step=3 " OR NOT output MATCHES "device: [^\n]*backend ${to}")
+      message(FATAL_ERROR "--backend ${to} did not resume the ${from} checkpoint to step 3:\n${output}")
+    endif()
+    message(STATUS "${from} -> ${to}: ${final_line}")
+  endforeach()
+elseif(MODE STREQUAL "fail")
+  execute_process(COMMAND ${PROGRAM} ${args} --out ${WORK}/run
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE stdout ERROR_VARIABLE stderr)
+  if(rc EQUAL 0)
+    message(FATAL_ERROR "${PROGRAM} ${args} succeeded; expected it to stop with '${EXPECT}'\n${stdout}\n${stderr}")
+  endif()
+  if(NOT "${stdout}${stderr}" MATCHES "${EXPECT}")
+    message(FATAL_ERROR "${PROGRAM} ${args} exited with ${rc} without the message '${EXPECT}':\n${stdout}\n${stderr}")
+  endif()
+  message(STATUS "exit ${rc}: ${stderr}")
 else()
-  message(FATAL_ERROR "MODE must be smoke or resume")
+  message(FATAL_ERROR "MODE must be smoke, resume, cross or fail")
 endif()

@@ -23,7 +23,7 @@ std::string usage(const Flags& d) {
       {"--batch N", "batch size", std::to_string(d.batch)},
       {"--lr X", "learning rate", lr},
       {"--seed N", "seed of every random choice", std::to_string(d.seed)},
-      {"--backend NAME", "reference | cpu | cuda", "fastest built"},
+      {"--backend NAME", "reference | cpu (on the CPU) | cuda (on the GPU)", "$TAPEGRAD_BACKEND, else cpu"},
       {"--out DIR", "where samples, metrics, checkpoints and report go", d.out},
       {"--resume FILE", "continue from a checkpoint written by this program", ""},
       {"--save-samples N", "write N samples as samples.npy at the end", ""},

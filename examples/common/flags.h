@@ -13,7 +13,7 @@ struct Flags {
   int64_t batch = 128;
   double lr = 1e-3;                    // each program passes its own default to parse_flags
   uint64_t seed = 1;
-  std::string backend;                 // reference | cpu | cuda; empty: the default
+  std::string backend;                 // reference | cpu | cuda; empty: TAPEGRAD_BACKEND, else the default
   std::string out = "out";
   std::string resume;                  // checkpoint to continue from
   int64_t save_samples = 0;            // write this many samples as .npy at the end

@@ -7,10 +7,13 @@
 
 namespace examples {
 
-void apply_flags(const Flags& flags) {
+Device apply_flags(const Flags& flags) {
   tg::manual_seed(flags.seed);
-  if (!flags.backend.empty()) tg::kernel::set_backend(flags.backend);
+  Device device = select_device_from(flags.backend);
   std::filesystem::create_directories(flags.out);
+  std::printf("device: %s, backend %s\n", device.name.c_str(), device.backend.c_str());
+  std::fflush(stdout);
+  return device;
 }
 
 Metrics weight_grad_norms(const std::string& tag, const tg::nn::Module& module) {
@@ -37,14 +40,15 @@ std::string number(double v) {
   return text;
 }
 
-Settings flag_settings(const Flags& f) {
+Settings flag_settings(const Flags& f, const Device& device) {
   return {{"data", f.data},
           {"epochs", std::to_string(f.epochs)},
           {"steps", f.steps > 0 ? std::to_string(f.steps) : "no limit"},
           {"batch", std::to_string(f.batch)},
           {"lr", number(f.lr)},
           {"seed", std::to_string(f.seed)},
-          {"backend", tg::kernel::current_backend()},
+          {"backend", device.backend},
+          {"device", device.name},
           {"limit", f.limit > 0 ? std::to_string(f.limit) : "none"},
           {"resume", f.resume.empty() ? "no" : f.resume}};
 }
@@ -55,13 +59,13 @@ std::string sample_file(int epoch) {
   return name;
 }
 
-void write_run_report(const Flags& flags, const std::string& title, const MetricsLog& log,
+void write_run_report(const Flags& flags, const Device& device, const std::string& title, const MetricsLog& log,
                       const std::vector<std::string>& curves, int epochs, const std::vector<std::string>& notes,
                       const Settings& settings) {
   std::vector<std::pair<std::string, std::vector<double>>> series;
   for (const auto& name : curves) series.emplace_back(name, log.column(name));
   write_line_chart_svg(flags.out + "/losses.svg", title + ": losses", "epoch", log.column("epoch"), series);
-  Report report{title, flag_settings(flags), {"losses.svg"}, {}, notes};
+  Report report{title, flag_settings(flags, device), {"losses.svg"}, {}, notes};
   report.settings.insert(report.settings.end(), settings.begin(), settings.end());
   for (int e = 1; e <= epochs; ++e) {
     if (std::filesystem::exists(flags.out + "/" + sample_file(e)))

@@ -74,7 +74,7 @@ int main(int argc, char** argv) try {
   const examples::Flags flags =
       examples::parse_flags(argc, argv, "dcgan", "DCGAN on 32x32 (or --size 64) images", defaults);
   if (flags.size != 32 && flags.size != 64) throw std::runtime_error("--size must be 32 or 64");
-  examples::apply_flags(flags);
+  const examples::Device device = examples::apply_flags(flags);
 
   auto dataset = examples::make_dataset(flags.data, flags.limit, flags.seed, {.pad_to_32 = true});
   TG_CHECK(dataset->example_shape().size() == 3, "dcgan", "--data ", flags.data, " is not an image set");
@@ -86,9 +86,11 @@ int main(int argc, char** argv) try {
   nn::Sequential discriminator = make_discriminator(channels, flags.size);
   nn::init::dcgan_(*generator);
   nn::init::dcgan_(*discriminator);
+  generator->to(device);
+  discriminator->to(device);
   tg::optim::Adam opt_g(generator->parameters(), tg::optim::AdamOptions(flags.lr).betas({kBeta1, kBeta2}));
   tg::optim::Adam opt_d(discriminator->parameters(), tg::optim::AdamOptions(flags.lr).betas({kBeta1, kBeta2}));
-  const Tensor fixed_noise = tg::randn({kSampleCount, kNoiseSize, 1, 1});
+  const Tensor fixed_noise = tg::randn({kSampleCount, kNoiseSize, 1, 1}, tg::device(device));
 
   nn::Checkpoint checkpoint;
   checkpoint.add("generator", generator).add("discriminator", discriminator).add("opt_g", opt_g).add("opt_d", opt_d);
@@ -97,7 +99,7 @@ int main(int argc, char** argv) try {
   const int64_t total = flags.steps > 0 ? std::min<int64_t>(flags.steps, flags.epochs * per_epoch) : flags.epochs * per_epoch;
   std::cout << "dcgan: " << dataset->size() << " examples of " << tg::shape_str(dataset->example_shape())
             << (flags.size == 64 ? " upsampled to 64x64" : "") << ", " << per_epoch << " batches of " << flags.batch
-            << " per epoch, backend " << tg::kernel::current_backend() << (step ? ", resumed at step " + std::to_string(step) : "") << "\n";
+            << " per epoch, backend " << device.backend << (step ? ", resumed at step " + std::to_string(step) : "") << "\n";
 
   examples::MetricsLog metrics(flags.out + "/metrics.csv", step);
   examples::Progress progress(total);
@@ -119,10 +121,11 @@ int main(int argc, char** argv) try {
       if (flags.profile && inspect) profiler = std::make_unique<tg::profiler::Profiler>();
       const bool dump = !flags.dump_graph.empty() && inspect;
 
-      Tensor real = flags.size == 64 ? upsample2(batch.data) : batch.data;
+      const Tensor data = batch.data.to(device);
+      Tensor real = flags.size == 64 ? upsample2(data) : data;
       const int64_t n = real.size(0);
-      const Tensor ones = tg::ones({n}), zeros = tg::zeros({n});
-      Tensor fake = generator->forward(tg::randn({n, kNoiseSize, 1, 1}));
+      const Tensor ones = tg::ones({n}, tg::device(device)), zeros = tg::zeros({n}, tg::device(device));
+      Tensor fake = generator->forward(tg::randn({n, kNoiseSize, 1, 1}, tg::device(device)));
 
       // Discriminator: maximise log D(x) + log(1 - D(G(z))), i.e. BCE against 1 on real, 0 on fake.
       Tensor d_real = discriminator->forward(real).reshape({n});
@@ -176,9 +179,10 @@ int main(int argc, char** argv) try {
   if (flags.save_samples > 0) {
     generator->eval();
     tg::NoGradGuard no_grad;
-    tg::save_npy(generator->forward(tg::randn({flags.save_samples, kNoiseSize, 1, 1})), flags.out + "/samples.npy");
+    tg::save_npy(generator->forward(tg::randn({flags.save_samples, kNoiseSize, 1, 1}, tg::device(device))),
+                 flags.out + "/samples.npy");
   }
-  examples::write_run_report(flags, "DCGAN", metrics, {"loss_D", "loss_G"}, flags.epochs,
+  examples::write_run_report(flags, device, "DCGAN", metrics, {"loss_D", "loss_G"}, flags.epochs,
                              {"Generator and discriminator as Radford et al. (2016); the loss curves are epoch means."},
                              {{"size", std::to_string(flags.size)}, {"optimizer", "Adam, betas (0.5, 0.999)"}});
   std::cout << "wrote " << flags.out << "/report.html\n";

@@ -44,7 +44,7 @@ int main(int argc, char** argv) try {
   examples::Flags defaults;
   defaults.lr = kLearningRate;
   const examples::Flags flags = examples::parse_flags(argc, argv, "mlp_gan", "fully connected GAN on images", defaults);
-  examples::apply_flags(flags);
+  const examples::Device device = examples::apply_flags(flags);
 
   auto dataset = examples::make_dataset(flags.data, flags.limit, flags.seed, {});
   const tg::Shape example = dataset->example_shape();
@@ -55,9 +55,11 @@ int main(int argc, char** argv) try {
 
   nn::Sequential generator = make_generator(dim);
   nn::Sequential discriminator = make_discriminator(dim);
+  generator->to(device);
+  discriminator->to(device);
   tg::optim::Adam opt_g(generator->parameters(), tg::optim::AdamOptions(flags.lr).betas({kBeta1, kBeta2}));
   tg::optim::Adam opt_d(discriminator->parameters(), tg::optim::AdamOptions(flags.lr).betas({kBeta1, kBeta2}));
-  const Tensor fixed_noise = tg::randn({kSampleCount, kNoiseSize});
+  const Tensor fixed_noise = tg::randn({kSampleCount, kNoiseSize}, tg::device(device));
 
   nn::Checkpoint checkpoint;
   checkpoint.add("generator", generator).add("discriminator", discriminator).add("opt_g", opt_g).add("opt_d", opt_d);
@@ -65,7 +67,7 @@ int main(int argc, char** argv) try {
   const int64_t per_epoch = loader.size();
   const int64_t total = flags.steps > 0 ? std::min<int64_t>(flags.steps, flags.epochs * per_epoch) : flags.epochs * per_epoch;
   std::cout << "mlp_gan: " << dataset->size() << " examples of " << tg::shape_str(example) << ", " << per_epoch
-            << " batches of " << flags.batch << " per epoch, backend " << tg::kernel::current_backend()
+            << " batches of " << flags.batch << " per epoch, backend " << device.backend
             << (step ? ", resumed at step " + std::to_string(step) : "") << "\n";
 
   examples::MetricsLog metrics(flags.out + "/metrics.csv", step);
@@ -88,10 +90,10 @@ int main(int argc, char** argv) try {
       if (flags.profile && inspect) profiler = std::make_unique<tg::profiler::Profiler>();
       const bool dump = !flags.dump_graph.empty() && inspect;
 
-      Tensor real = batch.data.reshape({-1, dim});
+      Tensor real = batch.data.to(device).reshape({-1, dim});
       const int64_t n = real.size(0);
-      const Tensor ones = tg::ones({n}), zeros = tg::zeros({n});
-      Tensor fake = generator->forward(tg::randn({n, kNoiseSize}));
+      const Tensor ones = tg::ones({n}, tg::device(device)), zeros = tg::zeros({n}, tg::device(device));
+      Tensor fake = generator->forward(tg::randn({n, kNoiseSize}, tg::device(device)));
 
       // Discriminator: maximise log D(x) + log(1 - D(G(z))), i.e. BCE against 1 on real, 0 on fake.
       Tensor d_real = discriminator->forward(real).reshape({n});
@@ -142,9 +144,10 @@ int main(int argc, char** argv) try {
 
   if (flags.save_samples > 0) {
     tg::NoGradGuard no_grad;
-    tg::save_npy(generator->forward(tg::randn({flags.save_samples, kNoiseSize})), flags.out + "/samples.npy");
+    tg::save_npy(generator->forward(tg::randn({flags.save_samples, kNoiseSize}, tg::device(device))),
+                 flags.out + "/samples.npy");
   }
-  examples::write_run_report(flags, "MLP GAN", metrics, {"loss_D", "loss_G"}, flags.epochs,
+  examples::write_run_report(flags, device, "MLP GAN", metrics, {"loss_D", "loss_G"}, flags.epochs,
                              {"Generator 100-256-512-1024-pixels, discriminator pixels-1024-512-256-1 with dropout 0.3; the loss curves are epoch means."},
                              {{"optimizer", "Adam, betas (0.5, 0.999)"}});
   std::cout << "wrote " << flags.out << "/report.html\n";

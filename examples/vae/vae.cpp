@@ -63,14 +63,14 @@ Loss vae_loss(VAE& model, const Tensor& x) {
 
 // The test-set ELBO in nats per example, one z sample per example from a fixed stream, so
 // epochs are compared on the same noise and training's random stream is left untouched.
-double test_elbo(VAE& model, tg::data::DataLoader& test, int64_t dim, uint64_t seed) {
+double test_elbo(VAE& model, tg::data::DataLoader& test, int64_t dim, uint64_t seed, tg::Device device) {
   const tg::GeneratorState saved = tg::get_rng_state();
   tg::manual_seed(seed + kEvalSeedOffset);
   tg::NoGradGuard no_grad;
   model->eval();
   double total = 0;
   for (tg::data::Batch& batch : test) {
-    Loss loss = vae_loss(model, batch.data.reshape({-1, dim}));
+    Loss loss = vae_loss(model, batch.data.to(device).reshape({-1, dim}));
     total += (loss.reconstruction + loss.kl).item<double>();
   }
   model->train();
@@ -86,7 +86,7 @@ int main(int argc, char** argv) try {
   const examples::Flags flags =
       examples::parse_flags(argc, argv, "vae", "MLP variational autoencoder (--latent 2 maps the latent plane)", defaults);
   TG_CHECK(flags.latent > 0, "vae", "--latent must be positive");
-  examples::apply_flags(flags);
+  const examples::Device device = examples::apply_flags(flags);
 
   const examples::DataOptions train_options{.range = tg::data::Range::ZeroOne};
   examples::DataOptions test_options = train_options;
@@ -100,8 +100,9 @@ int main(int argc, char** argv) try {
   tg::data::DataLoader test_loader(test_set, tg::data::DataLoaderOptions(std::max<int64_t>(flags.batch, 256)));
 
   VAE model(dim, flags.latent);
+  model->to(device);
   tg::optim::Adam optimizer(model->parameters(), tg::optim::AdamOptions(flags.lr));
-  const Tensor fixed_z = tg::randn({kSampleCount, flags.latent});
+  const Tensor fixed_z = tg::randn({kSampleCount, flags.latent}, tg::device(device));
 
   nn::Checkpoint checkpoint;
   checkpoint.add("vae", model).add("optimizer", optimizer);
@@ -109,7 +110,7 @@ int main(int argc, char** argv) try {
   const int64_t per_epoch = loader.size();
   const int64_t total = flags.steps > 0 ? std::min<int64_t>(flags.steps, flags.epochs * per_epoch) : flags.epochs * per_epoch;
   std::cout << "vae: " << train_set->size() << " training and " << test_set->size() << " test examples of "
-            << tg::shape_str(example) << ", latent " << flags.latent << ", backend " << tg::kernel::current_backend()
+            << tg::shape_str(example) << ", latent " << flags.latent << ", backend " << device.backend
             << (step ? ", resumed at step " + std::to_string(step) : "") << "\n";
 
   examples::MetricsLog metrics(flags.out + "/metrics.csv", step);
@@ -131,7 +132,7 @@ int main(int argc, char** argv) try {
       const bool dump = !flags.dump_graph.empty() && first_step;
       first_step = false;
 
-      Tensor x = batch.data.reshape({-1, dim});
+      Tensor x = batch.data.to(device).reshape({-1, dim});
       const int64_t n = x.size(0);
       Loss loss = vae_loss(model, x);
       Tensor negative_elbo = loss.reconstruction + loss.kl;
@@ -154,7 +155,7 @@ int main(int argc, char** argv) try {
     }
     if (seen == 0) continue;
 
-    const double elbo = test_elbo(model, test_loader, dim, flags.seed);
+    const double elbo = test_elbo(model, test_loader, dim, flags.seed, device);
     progress.finish();
     std::cout << "epoch " << epoch + 1 << ": train loss " << sum_loss / seen << ", test ELBO " << elbo << " nats\n";
     {
@@ -187,16 +188,16 @@ int main(int argc, char** argv) try {
     Tensor z = tg::zeros({kMapSide * kMapSide, 2});
     std::copy(grid.begin(), grid.end(), z.data_ptr<float>());
     model->eval();
-    tg::save_image(model->decode(z).reshape({-1, example[0], example[1], example[2]}), flags.out + "/latent_map.png",
+    tg::save_image(model->decode(z.to(device)).reshape({-1, example[0], example[1], example[2]}), flags.out + "/latent_map.png",
                    kMapSide);
     notes.push_back("latent_map.png: the decoder over a 16 x 16 grid of the latent plane [-3, 3]^2.");
   }
   if (flags.save_samples > 0) {
     tg::NoGradGuard no_grad;
     model->eval();
-    tg::save_npy(model->decode(tg::randn({flags.save_samples, flags.latent})), flags.out + "/samples.npy");
+    tg::save_npy(model->decode(tg::randn({flags.save_samples, flags.latent}, tg::device(device))), flags.out + "/samples.npy");
   }
-  examples::write_run_report(flags, "VAE", metrics, {"loss", "recon", "KL"}, flags.epochs, notes,
+  examples::write_run_report(flags, device, "VAE", metrics, {"loss", "recon", "KL"}, flags.epochs, notes,
                              {{"latent", std::to_string(flags.latent)}, {"optimizer", "Adam, betas (0.9, 0.999)"}});
   std::cout << "wrote " << flags.out << "/report.html\n";
   return 0;

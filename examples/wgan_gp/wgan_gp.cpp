@@ -50,7 +50,7 @@ int main(int argc, char** argv) try {
   defaults.data = "ring8";
   defaults.lr = kLearningRate;
   const examples::Flags flags = examples::parse_flags(argc, argv, "wgan_gp", "WGAN with gradient penalty", defaults);
-  examples::apply_flags(flags);
+  const examples::Device device = examples::apply_flags(flags);
 
   auto dataset = examples::make_dataset(flags.data, flags.limit, flags.seed, {.procedural_size = kRingExamples});
   const tg::Shape example = dataset->example_shape();
@@ -67,9 +67,11 @@ int main(int argc, char** argv) try {
   TG_CHECK(flags.batch % flags.pack == 0, "wgan_gp", "--batch ", flags.batch, " is not a multiple of --pack ", flags.pack);
   const int64_t packed = dim * flags.pack;  // one critic input: --pack examples side by side
   nn::Sequential critic = wgan::make_critic(packed);
+  generator->to(device);
+  critic->to(device);
   tg::optim::Adam opt_g(generator->parameters(), tg::optim::AdamOptions(flags.lr).betas({kBeta1, kBeta2}));
   tg::optim::Adam opt_c(critic->parameters(), tg::optim::AdamOptions(flags.lr).betas({kBeta1, kBeta2}));
-  const Tensor fixed_noise = tg::randn({images ? 64 : kSampleCount, kNoiseSize});
+  const Tensor fixed_noise = tg::randn({images ? 64 : kSampleCount, kNoiseSize}, tg::device(device));
 
   nn::Checkpoint checkpoint;
   checkpoint.add("generator", generator).add("critic", critic).add("opt_g", opt_g).add("opt_c", opt_c);
@@ -77,8 +79,7 @@ int main(int argc, char** argv) try {
   const int64_t total = flags.steps > 0 ? std::min<int64_t>(flags.steps, flags.epochs * per_epoch) : flags.epochs * per_epoch;
   std::cout << "wgan_gp: " << dataset->size() << " examples of " << tg::shape_str(example) << ", " << per_epoch
             << " generator steps (" << critic_steps << " critic batches of " << flags.batch << " each) per epoch, loss "
-            << flags.loss << ", backend "
-            << tg::kernel::current_backend() << (step ? ", resumed at step " + std::to_string(step) : "") << "\n";
+            << flags.loss << ", backend " << device.backend << (step ? ", resumed at step " + std::to_string(step) : "") << "\n";
 
   examples::MetricsLog metrics(flags.out + "/metrics.csv", step);
   examples::Progress progress(total);
@@ -104,16 +105,16 @@ int main(int argc, char** argv) try {
       // Critic: minimise E[critic(fake)] - E[critic(real)] + penalty (--loss gan: BCE of the
       // logits against 1 on real, 0 on fake).
       const int64_t b = batch.data.size(0);  // examples; n critic inputs of --pack examples each
-      Tensor real = batch.data.reshape({-1, packed});
+      Tensor real = batch.data.to(device).reshape({-1, packed});
       const int64_t n = real.size(0);
-      Tensor fake = generator->forward(tg::randn({b, kNoiseSize})).detach().reshape({n, packed});
+      Tensor fake = generator->forward(tg::randn({b, kNoiseSize}, tg::device(device))).detach().reshape({n, packed});
       Tensor real_logits = critic->forward(real).reshape({n}), fake_logits = critic->forward(fake).reshape({n});
       real_score = real_logits.mean();
       fake_score = fake_logits.mean();
       if (gan) {
-        penalty = tg::zeros({});
-        loss_c = tg::binary_cross_entropy_with_logits(real_logits, tg::ones({n})) +
-                 tg::binary_cross_entropy_with_logits(fake_logits, tg::zeros({n}));
+        penalty = tg::zeros({}, tg::device(device));
+        loss_c = tg::binary_cross_entropy_with_logits(real_logits, tg::ones({n}, tg::device(device))) +
+                 tg::binary_cross_entropy_with_logits(fake_logits, tg::zeros({n}, tg::device(device)));
       } else {
         penalty = wgan::gradient_penalty(critic, real, fake, kPenaltyWeight);
         loss_c = fake_score - real_score + penalty;
@@ -126,8 +127,9 @@ int main(int argc, char** argv) try {
       grad_norms = examples::weight_grad_norms("C", *critic);
 
       // Generator: minimise -E[critic(G(z))] (--loss gan: -log D(G(z)), BCE against 1).
-      Tensor g_scores = critic->forward(generator->forward(tg::randn({b, kNoiseSize})).reshape({n, packed})).reshape({n});
-      Tensor loss_g = gan ? tg::binary_cross_entropy_with_logits(g_scores, tg::ones({n})) : -g_scores.mean();
+      Tensor g_scores =
+          critic->forward(generator->forward(tg::randn({b, kNoiseSize}, tg::device(device))).reshape({n, packed})).reshape({n});
+      Tensor loss_g = gan ? tg::binary_cross_entropy_with_logits(g_scores, tg::ones({n}, tg::device(device))) : -g_scores.mean();
       opt_g.zero_grad();
       loss_g.backward({}, /*retain_graph=*/dump);
       opt_g.step();
@@ -176,9 +178,10 @@ int main(int argc, char** argv) try {
 
   if (flags.save_samples > 0) {
     tg::NoGradGuard no_grad;
-    tg::save_npy(generator->forward(tg::randn({flags.save_samples, kNoiseSize})), flags.out + "/samples.npy");
+    tg::save_npy(generator->forward(tg::randn({flags.save_samples, kNoiseSize}, tg::device(device))),
+                 flags.out + "/samples.npy");
   }
-  examples::write_run_report(flags, gan ? "WGAN-GP networks, standard GAN loss" : "WGAN-GP", metrics,
+  examples::write_run_report(flags, device, gan ? "WGAN-GP networks, standard GAN loss" : "WGAN-GP", metrics,
                              {"loss_C", "loss_G", "W", "GP"}, flags.epochs,
                              {gan ? "--loss gan: BCE losses, one critic step per generator step; W is the gap of mean logits "
                                     "E[critic(x)] - E[critic(G(z))] and GP is 0. For ring8 each picture plots 512 samples of [-3, 3]^2."
