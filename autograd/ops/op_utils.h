@@ -35,6 +35,28 @@ inline Tensor empty_with(const Shape& shape, DType dtype, const Tensor& like) {
   return empty(shape, TensorOptions(dtype).device(like.device()));
 }
 
+// Output-size formulas (convolution, pooling) evaluated in 128 bits: a hostile stride, padding
+// or dilation (each up to 2^63 - 1) times or plus a size can leave int64, never __int128.
+using Wide = __int128;
+
+// v in decimal (iostreams do not print __int128).
+inline std::string wide_str(Wide v) {
+  if (v == 0) return "0";
+  const bool negative = v < 0;
+  std::string digits;
+  for (; v != 0; v /= 10) {
+    const int digit = static_cast<int>(negative ? -(v % 10) : v % 10);
+    digits.insert(digits.begin(), static_cast<char>('0' + digit));
+  }
+  return negative ? "-" + digits : digits;
+}
+
+// A computed output size as int64, or a tg::Error naming the op when it does not fit.
+inline int64_t output_size(Wide v, const char* op, const char* what) {
+  TG_CHECK(v >= INT64_MIN && v <= INT64_MAX, op, what, " ", wide_str(v), " does not fit in int64");
+  return static_cast<int64_t>(v);
+}
+
 // A 0-dim tensor holding `value` with t's dtype and device (the scalar forms of binary ops).
 inline Tensor scalar_like(double value, const Tensor& t) {
   return full({}, value, TensorOptions(t.dtype()).device(t.device()));
