@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "autograd/dtype.h"
+#include "autograd/scalar.h"
 #include "autograd/storage.h"
 
 namespace tg {
@@ -138,8 +139,9 @@ class Tensor {
   const Tensor& add_(const Tensor& other, double alpha = 1.0) const;
   const Tensor& sub_(const Tensor& other, double alpha = 1.0) const;
   const Tensor& mul_(const Tensor& other) const;
-  const Tensor& mul_(double value) const;
-  const Tensor& add_(double value) const;
+  // A scalar that would change the dtype (int64 tensor, floating scalar) is an error in place.
+  const Tensor& mul_(Scalar value) const;
+  const Tensor& add_(Scalar value) const;
 
   // ---- common ops as methods (free functions in ops.h are the full API) ----
   Tensor sum() const;

@@ -57,9 +57,18 @@ inline int64_t output_size(Wide v, const char* op, const char* what) {
   return static_cast<int64_t>(v);
 }
 
-// A 0-dim tensor holding `value` with t's dtype and device (the scalar forms of binary ops).
-inline Tensor scalar_like(double value, const Tensor& t) {
-  return full({}, value, TensorOptions(t.dtype()).device(t.device()));
+// A 0-dim tensor holding `value` with t's dtype and device (the scalar forms of binary ops;
+// their callers first promote t to result_type). An integral value stays exact in int64.
+inline Tensor scalar_like(const Scalar& value, const Tensor& t) {
+  if (t.dtype() == kInt64 && value.kind() != Scalar::Kind::Floating)
+    return tensor<int64_t>({value.to_int64()}, {}).to(t.device());
+  return full({}, value.to_double(), TensorOptions(t.dtype()).device(t.device()));
+}
+
+// t converted to result_type(t's dtype, s) (a no-op unless the scalar promotes it).
+inline Tensor promote_for(const Tensor& t, const Scalar& s, const char* op) {
+  check_defined(t, op, "tensor operand");
+  return t.to(result_type(t.dtype(), s));
 }
 
 }  // namespace tg::detail
