@@ -89,13 +89,24 @@ Tensor linspace(double start, double end, int64_t steps, TensorOptions opt) {
 Tensor rand(const Shape& shape, TensorOptions opt) { return random_tensor(shape, opt, false, "rand"); }
 Tensor randn(const Shape& shape, TensorOptions opt) { return random_tensor(shape, opt, true, "randn"); }
 
+// Uniform integers in [low, high). The range high - low is up to 2^64 - 1 values (computed in
+// uint64: in int64 it overflows once it passes 2^63 - 1). Element i takes the 64 bits x of the
+// Philox block at counter offset + i and maps them by Lemire's multiply-shift,
+// k = floor(x * range / 2^64): each k gets floor or ceil of 2^64 / range of the 2^64 values of
+// x, a relative bias below range / 2^64 (PyTorch's x % range has the same bound).
 Tensor randint(int64_t low, int64_t high, const Shape& shape, TensorOptions opt) {
   TG_CHECK(low < high, "randint", "expected low < high, got low ", low, ", high ", high);
-  check_shape(shape, "randint");
-  Tensor u = rand(shape, kFloat64);
-  std::vector<double> v = u.to_vector<double>();
-  for (double& x : v) x = std::floor(static_cast<double>(low) + x * static_cast<double>(high - low));
-  return tensor<double>(v, shape).to(opt.dtype_).to(opt.device_);
+  const int64_t n = check_shape(shape, "randint");
+  const uint64_t range = static_cast<uint64_t>(high) - static_cast<uint64_t>(low);
+  const GeneratorState s = reserve_counters(static_cast<uint64_t>(n));
+  std::vector<int64_t> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const std::array<uint32_t, 4> block = philox4x32(s.offset + static_cast<uint64_t>(i), s.seed);
+    const uint64_t x = static_cast<uint64_t>(block[0]) << 32 | block[1];
+    const auto k = static_cast<uint64_t>(static_cast<unsigned __int128>(x) * range >> 64);
+    v[i] = static_cast<int64_t>(static_cast<uint64_t>(low) + k);  // mod 2^64: low + k, below high
+  }
+  return tensor<int64_t>(v, shape).to(opt.dtype_).to(opt.device_);
 }
 
 template <typename T>
