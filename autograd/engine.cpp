@@ -94,14 +94,6 @@ std::unordered_set<Node*> nodes_leading_to(Node* root, const std::unordered_set<
   return needed;
 }
 
-Tensor run_hooks(const std::vector<GradHook>& hooks, Tensor g) {
-  for (const auto& hook : hooks) {
-    Tensor replaced = hook(g);
-    if (replaced.defined()) g = replaced;
-  }
-  return g;
-}
-
 // With captures, a node runs only when one of its inputs leads to a captured gradient; so
 // AccumulateGrad never runs inside autograd::grad and leaves' .grad() stay untouched.
 bool leads_to_capture(const Node* node, const std::unordered_set<Node*>& needed) {
@@ -137,9 +129,12 @@ TensorList run(std::shared_ptr<Node> root, bool retain_graph, bool create_graph,
     TensorList grads = std::move(buffers[node]);
     buffers.erase(node);
     grads.resize(node == root.get() ? 0 : node->outputs.size());
-    for (auto& [output_nr, hooks] : node->pre_hooks) {
+    for (const auto& entry : node->pre_hooks) {
+      const uint32_t output_nr = entry.first;
       if (output_nr < grads.size() && grads[output_nr].defined())
-        grads[output_nr] = run_hooks(hooks, grads[output_nr]);
+        grads[output_nr] = run_grad_hooks(entry.second, std::move(grads[output_nr]), [&] {
+          return "output " + std::to_string(output_nr) + " of " + node->name();
+        });
     }
     for (size_t i = 0; i < captures.size(); ++i) {
       if (captures[i].node == node) captured[i] = grads[captures[i].input_nr];

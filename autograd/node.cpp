@@ -103,10 +103,9 @@ AccumulateGrad::AccumulateGrad(std::shared_ptr<TensorImpl> leaf) : leaf_(std::mo
 TensorList AccumulateGrad::apply(TensorList&& grads) {
   Tensor g = std::move(grads[0]);
   if (!g.defined()) return {};
-  for (const auto& hook : leaf_->leaf_hooks) {
-    Tensor replaced = hook(g);
-    if (replaced.defined()) g = replaced;
-  }
+  if (!leaf_->leaf_hooks.empty())
+    g = run_grad_hooks(leaf_->leaf_hooks, std::move(g),
+                       [this] { return "the leaf " + Tensor(leaf_).str(); });
   if (!leaf_->grad) {
     // A gradient may alias another tensor (add passes its incoming gradient through), so
     // the leaf gets its own copy unless the graph of the gradient is being built.
@@ -121,6 +120,23 @@ TensorList AccumulateGrad::apply(TensorList&& grads) {
 }
 
 // ---------------------------------------------------------------------------------------
+Tensor run_grad_hooks(const std::vector<GradHook>& hooks, Tensor grad,
+                      const std::function<std::string()>& describe) {
+  for (size_t i = 0; i < hooks.size(); ++i) {
+    Tensor replaced = hooks[i](grad);
+    if (!replaced.defined()) continue;
+    TG_CHECK(replaced.shape() == grad.shape() && replaced.dtype() == grad.dtype() &&
+                 replaced.device() == grad.device(),
+             "register_hook", "hook ", i + 1, " of ", hooks.size(), " on ", describe(),
+             " returned a gradient of shape ", shape_str(replaced.shape()), " (", replaced.str(),
+             "); a hook must return the shape ", shape_str(grad.shape()), ", dtype ",
+             dtype_name(grad.dtype()), " and device ", grad.device().str(),
+             " of the gradient it replaces, or an undefined tensor to keep it");
+    grad = std::move(replaced);
+  }
+  return grad;
+}
+
 Edge gradient_edge(const Tensor& t) {
   if (!t.defined() || !t.requires_grad()) return {};
   auto* impl = t.impl();

@@ -108,6 +108,13 @@ class AccumulateGrad final : public Node {
 // Where the gradient of t goes: (t.grad_fn, t.output_nr), a leaf's accumulator, or nothing.
 Edge gradient_edge(const Tensor& t);
 
+// Runs a tensor's register_hook hooks on its gradient in registration order. Each returns a
+// replacement or an undefined tensor (keep); a replacement must have the shape, dtype and device
+// of the gradient it replaces, else a tg::Error names the hook and the tensor (`describe`, called
+// only then: "the leaf float32[2, 3] (cpu)", "output 0 of MulBackward").
+Tensor run_grad_hooks(const std::vector<GradHook>& hooks, Tensor grad,
+                      const std::function<std::string()>& describe);
+
 // Records an op on the tape when grad mode is on and any input requires grad: builds the
 // node, links the outputs to it and saves `to_save`. Inputs may be undefined (optional bias).
 // Typical use, right after the forward kernel:

@@ -16,6 +16,7 @@
 namespace tg {
 
 // ---- elementwise binary (ops/elementwise.cpp) ----
+// alpha must be a whole number when a and b are integral (it would be truncated).
 Tensor add(const Tensor& a, const Tensor& b, double alpha = 1.0);  // a + alpha * b
 Tensor sub(const Tensor& a, const Tensor& b, double alpha = 1.0);  // a - alpha * b
 Tensor mul(const Tensor& a, const Tensor& b);
@@ -24,14 +25,16 @@ Tensor operator+(const Tensor& a, const Tensor& b);
 Tensor operator-(const Tensor& a, const Tensor& b);
 Tensor operator*(const Tensor& a, const Tensor& b);
 Tensor operator/(const Tensor& a, const Tensor& b);
-Tensor operator+(const Tensor& a, double b);
-Tensor operator-(const Tensor& a, double b);
-Tensor operator*(const Tensor& a, double b);
-Tensor operator/(const Tensor& a, double b);
-Tensor operator+(double a, const Tensor& b);
-Tensor operator-(double a, const Tensor& b);
-Tensor operator*(double a, const Tensor& b);
-Tensor operator/(double a, const Tensor& b);
+// Tensor-scalar forms: the result's dtype is result_type(tensor dtype, scalar) (scalar.h), as in
+// PyTorch: int64 * 2.5 is float32, int64 * 2 is int64, float32 * 2.5 is float32.
+Tensor operator+(const Tensor& a, Scalar b);
+Tensor operator-(const Tensor& a, Scalar b);
+Tensor operator*(const Tensor& a, Scalar b);
+Tensor operator/(const Tensor& a, Scalar b);
+Tensor operator+(Scalar a, const Tensor& b);
+Tensor operator-(Scalar a, const Tensor& b);
+Tensor operator*(Scalar a, const Tensor& b);
+Tensor operator/(Scalar a, const Tensor& b);
 Tensor operator-(const Tensor& a);
 // Comparisons give bool tensors (no gradient).
 Tensor eq(const Tensor& a, const Tensor& b);
@@ -40,16 +43,18 @@ Tensor lt(const Tensor& a, const Tensor& b);
 Tensor le(const Tensor& a, const Tensor& b);
 Tensor gt(const Tensor& a, const Tensor& b);
 Tensor ge(const Tensor& a, const Tensor& b);
-Tensor operator==(const Tensor& a, double b);
-Tensor operator!=(const Tensor& a, double b);
-Tensor operator<(const Tensor& a, double b);
-Tensor operator<=(const Tensor& a, double b);
-Tensor operator>(const Tensor& a, double b);
-Tensor operator>=(const Tensor& a, double b);
-// cond ? a : b, broadcasting all three; cond is a bool tensor.
+// Compared in result_type(a's dtype, b): int64 [2] < 2.5 is true.
+Tensor operator==(const Tensor& a, Scalar b);
+Tensor operator!=(const Tensor& a, Scalar b);
+Tensor operator<(const Tensor& a, Scalar b);
+Tensor operator<=(const Tensor& a, Scalar b);
+Tensor operator>(const Tensor& a, Scalar b);
+Tensor operator>=(const Tensor& a, Scalar b);
+// cond ? a : b, broadcasting all three; cond is a bool tensor. With a scalar, the tensor's dtype
+// is promoted as for the arithmetic forms.
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
-Tensor where(const Tensor& cond, const Tensor& a, double b);
-Tensor where(const Tensor& cond, double a, const Tensor& b);
+Tensor where(const Tensor& cond, const Tensor& a, Scalar b);
+Tensor where(const Tensor& cond, Scalar a, const Tensor& b);
 
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op = "broadcast");
 // Sums t down to `shape` (the reverse of broadcasting `shape` up to t's shape).
@@ -63,6 +68,8 @@ Tensor sqrt(const Tensor& x);
 Tensor rsqrt(const Tensor& x);
 Tensor abs(const Tensor& x);
 Tensor sign(const Tensor& x);  // no gradient (zero almost everywhere)
+// pow and clamp take floating scalars: an integral or bool x gives a float32 result (PyTorch's
+// promotion), computed on x converted to float32.
 Tensor pow(const Tensor& x, double exponent);
 Tensor square(const Tensor& x);
 Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max = {});

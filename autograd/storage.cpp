@@ -20,22 +20,23 @@ struct AlignedCpuAllocator final : Allocator {
   void deallocate(void* p, size_t) override { std::free(p); }
 };
 
-Allocator*& slot(Device d) {
-  static Allocator* cpu = new AlignedCpuAllocator();  // leaked on purpose: outlives all storages
-  static Allocator* cuda = nullptr;
+// Atomic: a backend switch installs another allocator while other threads allocate.
+std::atomic<Allocator*>& slot(Device d) {
+  static std::atomic<Allocator*> cpu{new AlignedCpuAllocator()};  // leaked: outlives all storages
+  static std::atomic<Allocator*> cuda{nullptr};
   return d.is_cpu() ? cpu : cuda;
 }
 
 }  // namespace
 
 Allocator& allocator_for(Device d) {
-  Allocator* a = slot(d);
+  Allocator* a = slot(d).load(std::memory_order_acquire);
   TG_CHECK(a != nullptr, "allocate", "no allocator for device ", d.str(),
            " (was tapegrad built with TAPEGRAD_CUDA=ON and is a GPU present?)");
   return *a;
 }
 
-void set_allocator(Device d, Allocator* a) { slot(d) = a; }
+void set_allocator(Device d, Allocator* a) { slot(d).store(a, std::memory_order_release); }
 
 Storage::Storage(size_t nbytes, Device device)
     : nbytes_(nbytes), device_(device), allocator_(&allocator_for(device)) {

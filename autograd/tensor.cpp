@@ -25,12 +25,34 @@ std::string shape_str(const Shape& s) {
   return os.str();
 }
 
-int64_t numel_of(const Shape& shape) {
-  int64_t n = 1;
-  for (int64_t s : shape) n *= s;
-  return n;
+int64_t check_shape(const Shape& shape, const char* op) {
+  int64_t nonzero_product = 1;
+  bool has_zero = false;
+  for (int64_t s : shape) {
+    TG_CHECK(s >= 0, op, "invalid shape ", shape_str(shape), ": size ", s,
+             " is negative (sizes must be >= 0)");
+    if (s == 0) {
+      has_zero = true;
+    } else if (__builtin_mul_overflow(nonzero_product, s, &nonzero_product)) {
+      TG_ERROR(op, "shape ", shape_str(shape), " is too large: the product of its sizes "
+               "exceeds 2^63 - 1, the most elements a tensor can have");
+    }
+  }
+  return has_zero ? 0 : nonzero_product;
 }
 
+size_t storage_nbytes(const Shape& shape, DType dtype, const char* op) {
+  const int64_t n = check_shape(shape, op);
+  int64_t nbytes = 0;
+  TG_CHECK(!__builtin_mul_overflow(n, static_cast<int64_t>(dtype_size(dtype)), &nbytes), op,
+           "a ", dtype_name(dtype), " tensor of shape ", shape_str(shape), " (", n,
+           " elements) would need more than 2^63 - 1 bytes");
+  return static_cast<size_t>(nbytes);
+}
+
+int64_t numel_of(const Shape& shape) { return check_shape(shape, "numel"); }
+
+// Cannot overflow for a checked shape: each stride is a product of some of its sizes.
 Shape contiguous_strides(const Shape& shape) {
   Shape st(shape.size());
   int64_t acc = 1;
@@ -48,7 +70,32 @@ int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op) {
   return dim < 0 ? dim + std::max<int64_t>(ndim, 1) : dim;
 }
 
-Tensor make_view(const Tensor& t, Shape shape, Shape strides, int64_t offset) {
+// A view reaches the elements offset + sum_i k_i strides[i], 0 <= k_i < shape[i]; the last of
+// them, offset + sum_i (shape[i] - 1) strides[i], is computed with overflow checks and must lie
+// in the storage. An empty view reaches no element, so only its offset's sign is checked.
+Tensor make_view(const Tensor& t, Shape shape, Shape strides, int64_t offset, const char* op) {
+  TG_CHECK(strides.size() == shape.size(), op, "shape ", shape_str(shape), " and strides ",
+           shape_str(strides), " differ in rank");
+  const int64_t n = check_shape(shape, op);
+  TG_CHECK(offset >= 0, op, "storage offset ", offset, " is negative");
+  for (int64_t st : strides)
+    TG_CHECK(st >= 0, op, "strides ", shape_str(strides), " of shape ", shape_str(shape),
+             " hold a negative stride (only strides >= 0 are supported)");
+  if (n > 0) {
+    const int64_t capacity =
+        static_cast<int64_t>(t.impl()->storage->nbytes() / dtype_size(t.dtype()));
+    int64_t last = offset;
+    bool overflow = false;
+    for (size_t i = 0; i < shape.size() && !overflow; ++i) {
+      int64_t step = 0;
+      overflow = __builtin_mul_overflow(shape[i] - 1, strides[i], &step) ||
+                 __builtin_add_overflow(last, step, &last);
+    }
+    TG_CHECK(!overflow && last < capacity, op, "a view of shape ", shape_str(shape),
+             ", strides ", shape_str(strides), " and offset ", offset, " reaches element ",
+             overflow ? std::string("beyond 2^63 - 1") : std::to_string(last),
+             " of a storage of ", capacity, " ", dtype_name(t.dtype()), " elements");
+  }
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = t.impl()->storage;
   impl->shape = std::move(shape);

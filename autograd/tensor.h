@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "autograd/dtype.h"
+#include "autograd/scalar.h"
 #include "autograd/storage.h"
 
 namespace tg {
@@ -138,8 +139,9 @@ class Tensor {
   const Tensor& add_(const Tensor& other, double alpha = 1.0) const;
   const Tensor& sub_(const Tensor& other, double alpha = 1.0) const;
   const Tensor& mul_(const Tensor& other) const;
-  const Tensor& mul_(double value) const;
-  const Tensor& add_(double value) const;
+  // A scalar that would change the dtype (int64 tensor, floating scalar) is an error in place.
+  const Tensor& mul_(Scalar value) const;
+  const Tensor& add_(Scalar value) const;
 
   // ---- common ops as methods (free functions in ops.h are the full API) ----
   Tensor sum() const;
@@ -187,9 +189,21 @@ Tensor rand_like(const Tensor& t);
 Tensor randn_like(const Tensor& t);
 
 // Internal: a new tensor aliasing t's storage with another shape/strides/offset (no autograd).
-Tensor make_view(const Tensor& t, Shape shape, Shape strides, int64_t offset);
+// The layout is checked (check_shape; strides >= 0, offset >= 0, and every element it reaches
+// inside the storage) or a tg::Error names `op`.
+Tensor make_view(const Tensor& t, Shape shape, Shape strides, int64_t offset,
+                 const char* op = "make_view");
 Shape contiguous_strides(const Shape& shape);
-int64_t numel_of(const Shape& shape);
+
+// Every tensor's shape passes here when its TensorImpl is made (empty, from_blob, make_view).
+// Returns the number of elements, or a tg::Error naming `op` and the shape: sizes must be >= 0
+// and the product of the nonzero sizes must fit int64 (so numel, every contiguous stride and
+// every product of some of the sizes, as flatten forms, fit too, even when a zero size makes
+// numel 0).
+int64_t check_shape(const Shape& shape, const char* op);
+// numel * dtype_size(dtype) of a contiguous tensor of `shape`, checked to fit int64.
+size_t storage_nbytes(const Shape& shape, DType dtype, const char* op);
+int64_t numel_of(const Shape& shape);  // check_shape(shape, "numel")
 int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op);  // -1 -> ndim-1, checked
 
 }  // namespace tg

@@ -60,7 +60,7 @@ Tensor BatchNormImplBase::normalize(const Tensor& x) {
   double factor = options.momentum().value_or(0.0);
   if (is_training() && options.track_running_stats()) {
     NoGradGuard no_grad;
-    num_batches_tracked.add_(1.0);
+    num_batches_tracked.add_(1);
     if (!options.momentum()) factor = 1.0 / num_batches_tracked.item<double>();
   }
   // Batch statistics in training and whenever there are no running statistics; the running

@@ -107,7 +107,8 @@ TEST_CASE("int64 division never traps: a zero divisor and INT64_MIN / -1 raise t
     kernel::set_backend(name);
     CHECK_THROWS_WITH_ALL(tensor<int64_t>({4, 5}) / zero_divisor, "div:", "no kernel for int64");
     CHECK_THROWS_WITH_ALL(min / tensor<int64_t>({-1}), "div:", "no kernel for int64");
-    CHECK_THROWS_WITH_ALL(arange(3.0, kInt64) / 0.0, "div:", "no kernel for int64");
+    CHECK_THROWS_WITH_ALL(arange(3.0, kInt64) / 0, "div:", "no kernel for int64");
+    CHECK_THROWS_WITH_ALL(arange(3.0, kInt64) / int64_t{-1}, "div:", "no kernel for int64");
     const kernel::KernelTable& table = kernel::table_named(name);
     Tensor out = empty({2}, kInt64);
     CHECK_THROWS_WITH_ALL(table.div.fn(out, tensor<int64_t>({4, 5}), zero_divisor), "div:",
@@ -117,6 +118,8 @@ TEST_CASE("int64 division never traps: a zero divisor and INT64_MIN / -1 raise t
   }
   CHECK((tensor<int64_t>({4, 5}).to(kFloat64) / zero_divisor.to(kFloat64)).to_vector<double>() ==
         std::vector<double>{INFINITY, 5.0});
+  // A floating divisor promotes to float32 (as in PyTorch): true division, no integer divide.
+  CHECK((tensor<int64_t>({4, -5}) / 0.0).to_vector<double>() == std::vector<double>{INFINITY, -INFINITY});
 }
 
 TEST_CASE("reductions: dims out of range or repeated, empty and integer inputs, bad correction") {

@@ -200,6 +200,72 @@ TEST_CASE("int64 tensors support add, sub and mul without gradients") {
   CHECK((a * b).dtype() == kInt64);
 }
 
+TEST_CASE("a floating scalar promotes an integral or bool tensor to float32, as in PyTorch") {
+  const Tensor i = tensor<int64_t>({3, -2}), flag = tensor<double>({1, 0}).to(kBool);
+  struct Case {
+    const char* expr;
+    Tensor out;
+    DType dtype;
+    std::vector<double> want;
+  };
+  for (const Case& c : {
+           Case{"int64 * 2.5", i * 2.5, kFloat32, {7.5, -5.0}},
+           Case{"2.5 * int64", 2.5 * i, kFloat32, {7.5, -5.0}},
+           Case{"int64 + 0.5", i + 0.5, kFloat32, {3.5, -1.5}},
+           Case{"int64 - 0.25", i - 0.25, kFloat32, {2.75, -2.25}},
+           Case{"0.5 - int64", 0.5 - i, kFloat32, {-2.5, 2.5}},
+           Case{"int64 / 2.0", i / 2.0, kFloat32, {1.5, -1.0}},
+           Case{"3.0 / int64", 3.0 / i, kFloat32, {1.0, -1.5}},
+           Case{"int64 / 0.0", i / 0.0, kFloat32, {INFINITY, -INFINITY}},
+           Case{"bool * 2.5", flag * 2.5, kFloat32, {2.5, 0.0}},
+           Case{"bool + 1", flag + 1, kInt64, {2, 1}},
+           Case{"int64 * 2", i * 2, kInt64, {6, -4}},
+           Case{"int64 - 1", i - 1, kInt64, {2, -3}},
+           Case{"float32 * 2.5", ones({2}) * 2.5, kFloat32, {2.5, 2.5}},
+           Case{"float64 * 2", ones({2}, kFloat64) * 2, kFloat64, {2, 2}},
+           Case{"where(c, int64, 0.5)", where(flag, i, 0.5), kFloat32, {3.0, 0.5}},
+           Case{"where(c, 0.5, int64)", where(flag, 0.5, i), kFloat32, {0.5, -2.0}},
+           Case{"pow(int64, 2.0)", pow(i, 2.0), kFloat32, {9.0, 4.0}},
+           Case{"clamp(int64, 0.5)", clamp(i, 0.5), kFloat32, {3.0, 0.5}},
+       }) {
+    CAPTURE(std::string(c.expr));
+    CHECK(c.out.dtype() == c.dtype);
+    CHECK(c.out.to_vector<double>() == c.want);
+  }
+  CHECK(pow(tensor<int64_t>({4}), 0.5).item<double>() == 2.0);
+  // Integer scalars stay exact in int64 past 2^53.
+  CHECK((tensor<int64_t>({1}) + (int64_t{1} << 60)).item<int64_t>() == (int64_t{1} << 60) + 1);
+  // Comparisons with a floating scalar compare in float32, not against a truncated scalar.
+  const Tensor two = tensor<int64_t>({2});
+  CHECK((two < 2.5).item<bool>());
+  CHECK((two <= 2.5).item<bool>());
+  CHECK_FALSE((two > 2.5).item<bool>());
+  CHECK_FALSE((two >= 2.5).item<bool>());
+  CHECK_FALSE((two == 2.5).item<bool>());
+  CHECK((two != 2.5).item<bool>());
+  CHECK((two == 2).item<bool>());
+}
+
+TEST_CASE("in place, a scalar that would change the dtype is an error; alpha must be whole for integers") {
+  const Tensor i = tensor<int64_t>({3, -2});
+  CHECK_THROWS_WITH_ALL(i.mul_(2.5), "mul_:", "int64[2]", "2.5", "float32", "in place");
+  CHECK_THROWS_WITH_ALL(i.add_(0.5), "add_:", "float32", "in place");
+  CHECK(i.to_vector<int64_t>() == std::vector<int64_t>{3, -2});  // unchanged
+  i.mul_(2);
+  i.add_(1);
+  CHECK(i.to_vector<int64_t>() == std::vector<int64_t>{7, -3});
+  CHECK(i.dtype() == kInt64);
+  const Tensor f = ones({2});
+  f.mul_(2);
+  f.add_(0.5);
+  CHECK(f.to_vector<double>() == std::vector<double>{2.5, 2.5});
+
+  CHECK_THROWS_WITH_ALL(add(i, i, 2.5), "add:", "alpha 2.5", "int64", "truncated");
+  CHECK_THROWS_WITH_ALL(sub(i, i, 0.5), "sub:", "alpha 0.5");
+  CHECK(add(i, i, 2.0).to_vector<int64_t>() == std::vector<int64_t>{21, -9});
+  CHECK(sub(ones({2}), ones({2}), 0.5).to_vector<double>() == std::vector<double>{0.5, 0.5});
+}
+
 TEST_CASE("comparisons give bool tensors that carry no gradient") {
   manual_seed(18);
   Tensor a = tensor<double>({1, 2, 3, 4}, {2, 2}).requires_grad_();

@@ -93,6 +93,34 @@ TEST_CASE("hooks read and replace gradients") {
   CHECK(x.grad().to_vector<double>() == std::vector<double>{60.0, 60.0});
 }
 
+TEST_CASE("a hook's replacement must match the gradient in shape, dtype and device, on leaves and non-leaves") {
+  // On a leaf: a [3] replacement for a [2] gradient would change x.grad()'s shape.
+  Tensor x = tensor<double>({1.0, 2.0}).requires_grad_();
+  x.register_hook([](const Tensor&) { return Tensor(); });  // keeps the gradient: fine
+  x.register_hook([](const Tensor& g) { return cat({g, g.narrow(0, 0, 1)}); });
+  CHECK_THROWS_WITH_ALL((x * 3.0).sum().backward(), "register_hook:", "hook 2 of 2", "the leaf float64[2]",
+                        "returned a gradient of shape [3]", "must return the shape [2]");
+  CHECK_FALSE(x.grad().defined());
+
+  Tensor y = tensor<double>({1.0, 2.0, 3.0, 4.0}, {2, 2}).requires_grad_();
+  y.register_hook([](const Tensor& g) { return g.to(kFloat32); });
+  CHECK_THROWS_WITH_ALL((y * 2.0).sum().backward(), "register_hook:", "hook 1 of 1", "float64[2, 2]",
+                        "dtype float64");
+
+  // On a non-leaf: the replacement would reach MulBackward's formula with the wrong shape.
+  Tensor z = tensor<double>({1.0, 2.0}).requires_grad_();
+  Tensor h = z * 3.0;
+  h.register_hook([](const Tensor& g) { return g.sum(); });
+  CHECK_THROWS_WITH_ALL((h * h).sum().backward(), "register_hook:", "output 0 of MulBackward",
+                        "returned a gradient of shape []", "must return the shape [2]");
+
+  // A replacement of the right kind still replaces.
+  Tensor w = tensor<double>({1.0, 2.0}).requires_grad_();
+  w.register_hook([](const Tensor& g) { return g * 0.5; });
+  (w * 4.0).sum().backward();
+  CHECK(w.grad().to_vector<double>() == std::vector<double>{2.0, 2.0});
+}
+
 TEST_CASE("retain_grad keeps a non-leaf gradient") {
   Tensor x = tensor<double>({1.0, 2.0}).requires_grad_();
   Tensor h = x * 3.0;

@@ -110,7 +110,7 @@ TEST_CASE("int64 add, sub and mul wrap around on every backend, as in NumPy") {
     CHECK(sub(min, tensor<int64_t>({1}, {1})).item<int64_t>() == kInt64Max);
     CHECK(mul(max, tensor<int64_t>({2}, {1})).item<int64_t>() == -2);
     Tensor counter = tensor<int64_t>({kInt64Max}, {});
-    counter.add_(1.0);  // BatchNorm's num_batches_tracked, loaded at the maximum
+    counter.add_(1);  // BatchNorm's num_batches_tracked, loaded at the maximum
     CHECK(counter.item<int64_t>() == std::numeric_limits<int64_t>::min());
   }
   kernel::set_backend(before);

@@ -1,6 +1,7 @@
 // The Tensor API: factories, seeding, views sharing storage, copies and conversions, element
 // access and the printed form.
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 #include "test_helpers.h"
@@ -88,6 +89,44 @@ TEST_CASE("rand and randn are seeded by manual_seed and have the right distribut
   CHECK(i.dtype() == kInt64);
   for (int64_t v : i.to_vector<int64_t>()) CHECK((v >= -2 && v < 3));
   CHECK(rand({2}, kFloat32).dtype() == kFloat32);
+}
+
+TEST_CASE("randint draws over any [low, high), the full int64 range included") {
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  manual_seed(3);
+  // The full range: high - low = 2^64 - 1 overflows int64. 4000 draws of a uniform over
+  // [-2^63, 2^63 - 1) fall in each of the 8 equal slices about 500 times (standard deviation 21);
+  // half are negative.
+  const std::vector<int64_t> full = randint(kMin, kMax, {4000}).to_vector<int64_t>();
+  std::vector<int> slices(8, 0);
+  int64_t negative = 0, distinct_top_bits = 0;
+  std::vector<bool> seen(256, false);
+  for (int64_t v : full) {
+    CHECK(v < kMax);
+    const auto u = static_cast<uint64_t>(v) ^ (uint64_t{1} << 63);  // order-preserving: kMin -> 0
+    ++slices[u >> 61];
+    negative += v < 0;
+    if (!seen[u >> 56]) seen[u >> 56] = true, ++distinct_top_bits;
+  }
+  for (int count : slices) CHECK((count > 400 && count < 600));
+  CHECK((negative > 1850 && negative < 2150));
+  CHECK(distinct_top_bits > 250);  // of 256 byte values, 4000 draws leave ~0 unseen
+
+  // Ranges across zero and past 2^63 - 1 in width, a width of one, and the edges.
+  for (int64_t v : randint(-5, kMax, {500}).to_vector<int64_t>()) CHECK(v >= -5);
+  for (int64_t v : randint(kMin, kMin + 3, {200}).to_vector<int64_t>()) CHECK((v >= kMin && v < kMin + 3));
+  for (int64_t v : randint(kMax - 1, kMax, {50}).to_vector<int64_t>()) CHECK(v == kMax - 1);
+  const std::vector<int64_t> dice = randint(1, 7, {6000}).to_vector<int64_t>();
+  std::vector<int> faces(7, 0);
+  for (int64_t v : dice) ++faces[v];
+  for (int f = 1; f <= 6; ++f) CHECK((faces[f] > 850 && faces[f] < 1150));  // 1000 +- 29 each
+  CHECK(randint(0, 10, {3}, kFloat64).dtype() == kFloat64);
+  // Seeded like every random factory.
+  manual_seed(11);
+  const std::vector<int64_t> first = randint(kMin, kMax, {16}).to_vector<int64_t>();
+  manual_seed(11);
+  CHECK(randint(kMin, kMax, {16}).to_vector<int64_t>() == first);
 }
 
 TEST_CASE("tensor() copies values and from_blob wraps memory without copying") {

@@ -189,19 +189,25 @@ void check_activation(const char* op, Activation a) {
            a.negative_slope);
 }
 
-int64_t effective_kernel(int64_t k, int64_t dilation) { return dilation * (k - 1) + 1; }
+// The extent of a dilated kernel, d (k - 1) + 1 (128-bit: a hostile dilation overflows int64).
+detail::Wide effective_kernel(int64_t k, int64_t dilation) {
+  return detail::Wide(dilation) * (k - 1) + 1;
+}
 
 // conv2d's output size floor((H + 2p - d (k - 1) - 1) / s) + 1 in each dim, once the dilated
 // kernel is checked to fit in the padded input. `weight` describes the kernel in the message.
 std::pair<int64_t, int64_t> conv2d_output_size(const char* op, const Tensor& x, int64_t H, int64_t W,
                                                int64_t kH, int64_t kW, const std::string& weight,
                                                Size2 stride, Size2 padding, Size2 dilation) {
-  const int64_t kh = effective_kernel(kH, dilation.h), kw = effective_kernel(kW, dilation.w);
-  TG_CHECK(kh <= H + 2 * padding.h && kw <= W + 2 * padding.w, op, "kernel size ", kh, " x ", kw,
-           " (", weight, " with dilation ", pair_str(dilation), ") is larger than the padded input ",
-           H + 2 * padding.h, " x ", W + 2 * padding.w, " (input ", x.str(), " with padding ",
-           pair_str(padding), ")");
-  return {(H + 2 * padding.h - kh) / stride.h + 1, (W + 2 * padding.w - kw) / stride.w + 1};
+  using detail::Wide;
+  const Wide kh = effective_kernel(kH, dilation.h), kw = effective_kernel(kW, dilation.w);
+  const Wide padded_h = Wide(H) + 2 * Wide(padding.h), padded_w = Wide(W) + 2 * Wide(padding.w);
+  TG_CHECK(kh <= padded_h && kw <= padded_w, op, "kernel size ", detail::wide_str(kh), " x ",
+           detail::wide_str(kw), " (", weight, " with dilation ", pair_str(dilation),
+           ") is larger than the padded input ", detail::wide_str(padded_h), " x ",
+           detail::wide_str(padded_w), " (input ", x.str(), " with padding ", pair_str(padding), ")");
+  return {detail::output_size((padded_h - kh) / stride.h + 1, op, "output height"),
+          detail::output_size((padded_w - kw) / stride.w + 1, op, "output width")};
 }
 
 }  // namespace
@@ -247,10 +253,13 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
   TG_CHECK(C % groups == 0, op, "input channels ", C, " (weight ", weight.str(),
            ") are not divisible by groups = ", groups);
   // (H - 1) * stride - 2 * padding + dilation * (kH - 1) + output_padding + 1
-  const int64_t ho = (H - 1) * stride.h - 2 * padding.h + effective_kernel(weight.size(2), dilation.h) +
-                     output_padding.h;
-  const int64_t wo = (W - 1) * stride.w - 2 * padding.w + effective_kernel(weight.size(3), dilation.w) +
-                     output_padding.w;
+  using detail::Wide;
+  const int64_t ho = detail::output_size(Wide(H - 1) * stride.h - 2 * Wide(padding.h) +
+                                             effective_kernel(weight.size(2), dilation.h) + output_padding.h,
+                                         op, "output height");
+  const int64_t wo = detail::output_size(Wide(W - 1) * stride.w - 2 * Wide(padding.w) +
+                                             effective_kernel(weight.size(3), dilation.w) + output_padding.w,
+                                         op, "output width");
   TG_CHECK(ho > 0 && wo > 0, op, "output size ", ho, " x ", wo, " is not positive (input ", x.str(),
            ", weight ", weight.str(), ", stride ", pair_str(stride), ", padding ", pair_str(padding),
            ", dilation ", pair_str(dilation), ", output_padding ", pair_str(output_padding), ")");

@@ -26,6 +26,16 @@ void check_inplace(const Tensor& self, const Tensor& other, const char* op) {
            "out-of-place form");
 }
 
+// In place, the result must keep self's dtype: a scalar that promotes it (int64 tensor and a
+// floating scalar: float32) is refused, as PyTorch's "result type can't be cast" error.
+void check_scalar_keeps_dtype(const Tensor& self, const Scalar& value, const char* op) {
+  detail::check_defined(self, op, "self");
+  const DType result = result_type(self.dtype(), value);
+  TG_CHECK(result == self.dtype(), op, "the result of ", self.str(), " and the scalar ",
+           value.to_double(), " is ", dtype_name(result), ", which cannot be written back into ",
+           dtype_name(self.dtype()), " in place; use the out-of-place form");
+}
+
 }  // namespace
 
 Tensor Tensor::contiguous() const {
@@ -93,7 +103,10 @@ const Tensor& Tensor::add_(const Tensor& other, double alpha) const {
 
 const Tensor& Tensor::sub_(const Tensor& other, double alpha) const { return add_(other, -alpha); }
 
-const Tensor& Tensor::add_(double value) const { return add_(detail::scalar_like(value, *this)); }
+const Tensor& Tensor::add_(Scalar value) const {
+  check_scalar_keeps_dtype(*this, value, "add_");
+  return add_(detail::scalar_like(value, *this));
+}
 
 const Tensor& Tensor::mul_(const Tensor& other) const {
   check_inplace(*this, other, "mul_");
@@ -103,6 +116,9 @@ const Tensor& Tensor::mul_(const Tensor& other) const {
   return copy_(r);
 }
 
-const Tensor& Tensor::mul_(double value) const { return mul_(detail::scalar_like(value, *this)); }
+const Tensor& Tensor::mul_(Scalar value) const {
+  check_scalar_keeps_dtype(*this, value, "mul_");
+  return mul_(detail::scalar_like(value, *this));
+}
 
 }  // namespace tg

@@ -1,5 +1,7 @@
 // Broadcasting binary ops (add, sub, mul, div), comparisons and where, with their backward
 // formulas. A gradient flowing into a broadcast operand is summed back to its shape.
+#include <cmath>
+
 #include "autograd/ops/op_utils.h"
 
 namespace tg {
@@ -38,6 +40,22 @@ Tensor compare(const Tensor& a, const Tensor& b, const kernel::Slot<binary_fn>& 
   return run_binary(a, b, kernel::lookup(slot, id, a.dtype(), a.device()), kBool, op);
 }
 
+// alpha scales an integral b exactly only when it is a whole number (PyTorch refuses a floating
+// alpha for integral tensors; here alpha is a double, so its value is what is checked).
+void check_alpha(const Tensor& b, double alpha, const char* op) {
+  detail::check_defined(b, op, "second operand");
+  TG_CHECK(is_floating(b.dtype()) || alpha == std::trunc(alpha), op, "alpha ", alpha,
+           " is not a whole number, but the operands are ", dtype_name(b.dtype()),
+           " (it would be truncated); convert them to a floating dtype");
+}
+
+// `a cmp b` compared in result_type(a's dtype, b).
+template <Tensor (*Compare)(const Tensor&, const Tensor&)>
+Tensor compare_scalar(const Tensor& a, const Scalar& b, const char* op) {
+  const Tensor t = detail::promote_for(a, b, op);
+  return Compare(t, detail::scalar_like(b, t));
+}
+
 }  // namespace
 
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
@@ -72,7 +90,10 @@ Tensor sum_to_size(const Tensor& t, const Shape& shape) {
 }
 
 Tensor add(const Tensor& a, const Tensor& b, double alpha) {
-  if (alpha != 1.0) return add(a, mul(b, detail::scalar_like(alpha, b)));
+  if (alpha != 1.0) {
+    check_alpha(b, alpha, "add");
+    return add(a, mul(b, detail::scalar_like(alpha, b)));
+  }
   Tensor out = arithmetic<kernel::OpId::add>(a, b, "add");
   Shape sa = a.shape(), sb = b.shape();
   autograd::record("AddBackward", {a, b}, {out}, {}, [sa, sb](const BackwardContext& c) {
@@ -84,7 +105,10 @@ Tensor add(const Tensor& a, const Tensor& b, double alpha) {
 }
 
 Tensor sub(const Tensor& a, const Tensor& b, double alpha) {
-  if (alpha != 1.0) return sub(a, mul(b, detail::scalar_like(alpha, b)));
+  if (alpha != 1.0) {
+    check_alpha(b, alpha, "sub");
+    return sub(a, mul(b, detail::scalar_like(alpha, b)));
+  }
   Tensor out = arithmetic<kernel::OpId::sub>(a, b, "sub");
   Shape sa = a.shape(), sb = b.shape();
   autograd::record("SubBackward", {a, b}, {out}, {}, [sa, sb](const BackwardContext& c) {
@@ -120,14 +144,40 @@ Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
 Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
 Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
-Tensor operator+(const Tensor& a, double b) { return add(a, detail::scalar_like(b, a)); }
-Tensor operator-(const Tensor& a, double b) { return sub(a, detail::scalar_like(b, a)); }
-Tensor operator*(const Tensor& a, double b) { return mul(a, detail::scalar_like(b, a)); }
-Tensor operator/(const Tensor& a, double b) { return div(a, detail::scalar_like(b, a)); }
-Tensor operator+(double a, const Tensor& b) { return add(detail::scalar_like(a, b), b); }
-Tensor operator-(double a, const Tensor& b) { return sub(detail::scalar_like(a, b), b); }
-Tensor operator*(double a, const Tensor& b) { return mul(detail::scalar_like(a, b), b); }
-Tensor operator/(double a, const Tensor& b) { return div(detail::scalar_like(a, b), b); }
+// Tensor-scalar forms: the tensor is promoted to result_type(dtype, scalar) first, and the
+// scalar becomes a 0-dim tensor of that dtype.
+Tensor operator+(const Tensor& a, Scalar b) {
+  const Tensor t = detail::promote_for(a, b, "add");
+  return add(t, detail::scalar_like(b, t));
+}
+Tensor operator-(const Tensor& a, Scalar b) {
+  const Tensor t = detail::promote_for(a, b, "sub");
+  return sub(t, detail::scalar_like(b, t));
+}
+Tensor operator*(const Tensor& a, Scalar b) {
+  const Tensor t = detail::promote_for(a, b, "mul");
+  return mul(t, detail::scalar_like(b, t));
+}
+Tensor operator/(const Tensor& a, Scalar b) {
+  const Tensor t = detail::promote_for(a, b, "div");
+  return div(t, detail::scalar_like(b, t));
+}
+Tensor operator+(Scalar a, const Tensor& b) {
+  const Tensor t = detail::promote_for(b, a, "add");
+  return add(detail::scalar_like(a, t), t);
+}
+Tensor operator-(Scalar a, const Tensor& b) {
+  const Tensor t = detail::promote_for(b, a, "sub");
+  return sub(detail::scalar_like(a, t), t);
+}
+Tensor operator*(Scalar a, const Tensor& b) {
+  const Tensor t = detail::promote_for(b, a, "mul");
+  return mul(detail::scalar_like(a, t), t);
+}
+Tensor operator/(Scalar a, const Tensor& b) {
+  const Tensor t = detail::promote_for(b, a, "div");
+  return div(detail::scalar_like(a, t), t);
+}
 Tensor operator-(const Tensor& a) { return neg(a); }
 
 Tensor eq(const Tensor& a, const Tensor& b) { return compare(a, b, kernel::table_for(a.device()).eq, kernel::OpId::eq); }
@@ -136,12 +186,12 @@ Tensor lt(const Tensor& a, const Tensor& b) { return compare(a, b, kernel::table
 Tensor le(const Tensor& a, const Tensor& b) { return compare(a, b, kernel::table_for(a.device()).le, kernel::OpId::le); }
 Tensor gt(const Tensor& a, const Tensor& b) { return compare(a, b, kernel::table_for(a.device()).gt, kernel::OpId::gt); }
 Tensor ge(const Tensor& a, const Tensor& b) { return compare(a, b, kernel::table_for(a.device()).ge, kernel::OpId::ge); }
-Tensor operator==(const Tensor& a, double b) { return eq(a, detail::scalar_like(b, a)); }
-Tensor operator!=(const Tensor& a, double b) { return ne(a, detail::scalar_like(b, a)); }
-Tensor operator<(const Tensor& a, double b) { return lt(a, detail::scalar_like(b, a)); }
-Tensor operator<=(const Tensor& a, double b) { return le(a, detail::scalar_like(b, a)); }
-Tensor operator>(const Tensor& a, double b) { return gt(a, detail::scalar_like(b, a)); }
-Tensor operator>=(const Tensor& a, double b) { return ge(a, detail::scalar_like(b, a)); }
+Tensor operator==(const Tensor& a, Scalar b) { return compare_scalar<eq>(a, b, "eq"); }
+Tensor operator!=(const Tensor& a, Scalar b) { return compare_scalar<ne>(a, b, "ne"); }
+Tensor operator<(const Tensor& a, Scalar b) { return compare_scalar<lt>(a, b, "lt"); }
+Tensor operator<=(const Tensor& a, Scalar b) { return compare_scalar<le>(a, b, "le"); }
+Tensor operator>(const Tensor& a, Scalar b) { return compare_scalar<gt>(a, b, "gt"); }
+Tensor operator>=(const Tensor& a, Scalar b) { return compare_scalar<ge>(a, b, "ge"); }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   detail::check_same_kind(a, b, "where");
@@ -164,7 +214,13 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   return out;
 }
 
-Tensor where(const Tensor& cond, const Tensor& a, double b) { return where(cond, a, detail::scalar_like(b, a)); }
-Tensor where(const Tensor& cond, double a, const Tensor& b) { return where(cond, detail::scalar_like(a, b), b); }
+Tensor where(const Tensor& cond, const Tensor& a, Scalar b) {
+  const Tensor t = detail::promote_for(a, b, "where");
+  return where(cond, t, detail::scalar_like(b, t));
+}
+Tensor where(const Tensor& cond, Scalar a, const Tensor& b) {
+  const Tensor t = detail::promote_for(b, a, "where");
+  return where(cond, detail::scalar_like(a, t), t);
+}
 
 }  // namespace tg

@@ -21,7 +21,9 @@ Tensor cat(const TensorList& tensors, int64_t dim) {
     for (int64_t k = 0; k < t.dim(); ++k)
       TG_CHECK(k == d || t.size(k) == first.size(k), "cat", "sizes must match except in dimension ",
                d, ": tensor ", i, " ", t.str(), " vs tensor 0 ", first.str());
-    out_shape[d] += t.size(d);
+    TG_CHECK(!__builtin_add_overflow(out_shape[d], t.size(d), &out_shape[d]), "cat",
+             "the sizes in dimension ", d, " add up to more than 2^63 - 1 (at tensor ", i, " ",
+             t.str(), ")");
   }
   Tensor out = detail::empty_with(out_shape, first);
   std::vector<int64_t> starts;

@@ -35,9 +35,40 @@ inline Tensor empty_with(const Shape& shape, DType dtype, const Tensor& like) {
   return empty(shape, TensorOptions(dtype).device(like.device()));
 }
 
-// A 0-dim tensor holding `value` with t's dtype and device (the scalar forms of binary ops).
-inline Tensor scalar_like(double value, const Tensor& t) {
-  return full({}, value, TensorOptions(t.dtype()).device(t.device()));
+// Output-size formulas (convolution, pooling) evaluated in 128 bits: a hostile stride, padding
+// or dilation (each up to 2^63 - 1) times or plus a size can leave int64, never __int128.
+using Wide = __int128;
+
+// v in decimal (iostreams do not print __int128).
+inline std::string wide_str(Wide v) {
+  if (v == 0) return "0";
+  const bool negative = v < 0;
+  std::string digits;
+  for (; v != 0; v /= 10) {
+    const int digit = static_cast<int>(negative ? -(v % 10) : v % 10);
+    digits.insert(digits.begin(), static_cast<char>('0' + digit));
+  }
+  return negative ? "-" + digits : digits;
+}
+
+// A computed output size as int64, or a tg::Error naming the op when it does not fit.
+inline int64_t output_size(Wide v, const char* op, const char* what) {
+  TG_CHECK(v >= INT64_MIN && v <= INT64_MAX, op, what, " ", wide_str(v), " does not fit in int64");
+  return static_cast<int64_t>(v);
+}
+
+// A 0-dim tensor holding `value` with t's dtype and device (the scalar forms of binary ops;
+// their callers first promote t to result_type). An integral value stays exact in int64.
+inline Tensor scalar_like(const Scalar& value, const Tensor& t) {
+  if (t.dtype() == kInt64 && value.kind() != Scalar::Kind::Floating)
+    return tensor<int64_t>({value.to_int64()}, {}).to(t.device());
+  return full({}, value.to_double(), TensorOptions(t.dtype()).device(t.device()));
+}
+
+// t converted to result_type(t's dtype, s) (a no-op unless the scalar promotes it).
+inline Tensor promote_for(const Tensor& t, const Scalar& s, const char* op) {
+  check_defined(t, op, "tensor operand");
+  return t.to(result_type(t.dtype(), s));
 }
 
 }  // namespace tg::detail

@@ -78,11 +78,14 @@ std::string pair_str(Size2 s) { return shape_str({s.h, s.w}); }  // "[h, w]"
 
 // floor (or ceil) of (size + 2 pad - kernel) / stride, plus one; in ceil_mode the last window
 // must start inside the input or its left padding (PyTorch's pooling_output_shape).
-int64_t pooled_size(int64_t size, int64_t kernel, int64_t stride, int64_t pad, bool ceil_mode) {
-  const int64_t span = size + 2 * pad - kernel + (ceil_mode ? stride - 1 : 0);
-  int64_t out = (span >= 0 ? span / stride : -((-span + stride - 1) / stride)) + 1;
-  if (ceil_mode && (out - 1) * stride >= size + pad) --out;
-  return out;
+// Evaluated in 128 bits: a hostile kernel, stride or padding overflows int64.
+int64_t pooled_size(const char* op, int64_t size, int64_t kernel, int64_t stride, int64_t pad,
+                    bool ceil_mode) {
+  using detail::Wide;
+  const Wide span = Wide(size) + 2 * Wide(pad) - kernel + (ceil_mode ? stride - 1 : 0);
+  Wide out = (span >= 0 ? span / stride : -((-span + stride - 1) / stride)) + 1;
+  if (ceil_mode && (out - 1) * stride >= Wide(size) + pad) --out;
+  return detail::output_size(out, op, "output size");
 }
 
 // A checked pooling call on a 4-D view of x: its parameters and output size.
@@ -111,8 +114,8 @@ Pooling make_pooling(const char* op, const Tensor& x, Size2 kernel, std::optiona
   r.p.padding[0] = padding.h, r.p.padding[1] = padding.w;
   r.p.ceil_mode = ceil_mode;
   const int64_t H = r.x.size(2), W = r.x.size(3);
-  r.ho = pooled_size(H, kernel.h, stride.h, padding.h, ceil_mode);
-  r.wo = pooled_size(W, kernel.w, stride.w, padding.w, ceil_mode);
+  r.ho = pooled_size(op, H, kernel.h, stride.h, padding.h, ceil_mode);
+  r.wo = pooled_size(op, W, kernel.w, stride.w, padding.w, ceil_mode);
   TG_CHECK(r.ho > 0 && r.wo > 0, op, "kernel_size ", pair_str(kernel), " is larger than the padded input ",
            H + 2 * padding.h, " x ", W + 2 * padding.w, " (input ", x.str(), " with padding ",
            pair_str(padding), ")");

@@ -63,7 +63,9 @@ Tensor sign(const Tensor& x) {
   return run_unary(x, kernel::OpId::sign, &kernel::KernelTable::sign);
 }
 
-Tensor pow(const Tensor& x, double p) {
+// The floating exponent promotes an integral or bool x to float32 (x is x otherwise).
+Tensor pow(const Tensor& x_in, double p) {
+  const Tensor x = detail::promote_for(x_in, p, "pow");
   Tensor y = run_unary(x, kernel::OpId::pow_scalar, &kernel::KernelTable::pow_scalar, p);
   autograd::record("PowBackward", {x}, {y}, {x}, [p](const BackwardContext& c) {
     if (p == 0.0) return TensorList{zeros_like(c.grads[0])};
@@ -74,8 +76,10 @@ Tensor pow(const Tensor& x, double p) {
 
 Tensor square(const Tensor& x) { return pow(x, 2.0); }
 
-Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max) {
+// The floating bounds promote an integral or bool x to float32, as pow's exponent does.
+Tensor clamp(const Tensor& x_in, std::optional<double> min, std::optional<double> max) {
   TG_CHECK(min || max, "clamp", "at least one of min and max must be given");
+  const Tensor x = detail::promote_for(x_in, min.value_or(0.0), "clamp");
   const double lo = min.value_or(-std::numeric_limits<double>::infinity());
   const double hi = max.value_or(std::numeric_limits<double>::infinity());
   Tensor y = run_unary(x, kernel::OpId::clamp, &kernel::KernelTable::clamp, lo, hi);

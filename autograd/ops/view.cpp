@@ -10,23 +10,30 @@ namespace {
 
 using autograd::BackwardContext;
 
+// Fills in the one -1 of a view / reshape target from the input's numel (as PyTorch). The other
+// sizes must be >= 0 and their product must fit int64 (check_shape), so a target such as
+// [2^62, 4] is an error, not a wrapped-around 0 that an empty input would match.
 Shape infer_shape(Shape shape, int64_t numel, const char* op) {
-  int64_t known = 1, infer = -1;
+  int64_t infer = -1;
+  Shape known_sizes;
   for (size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == -1) {
       TG_CHECK(infer < 0, op, "only one dimension can be inferred in ", shape_str(shape));
       infer = static_cast<int64_t>(i);
     } else {
-      TG_CHECK(shape[i] >= 0, op, "invalid shape dimension ", shape[i], " in ", shape_str(shape));
-      known *= shape[i];
+      TG_CHECK(shape[i] >= 0, op, "invalid shape dimension ", shape[i], " in ", shape_str(shape),
+               " (sizes must be >= 0, or -1 for the one inferred)");
+      known_sizes.push_back(shape[i]);
     }
   }
+  const int64_t known = check_shape(known_sizes, op);
   if (infer >= 0) {
     TG_CHECK(known != 0 && numel % known == 0, op, "shape ", shape_str(shape),
              " is invalid for input of size ", numel);
     shape[infer] = numel / known;
   }
-  TG_CHECK(numel_of(shape) == numel, op, "shape ", shape_str(shape), " is invalid for input of size ", numel);
+  TG_CHECK(check_shape(shape, op) == numel, op, "shape ", shape_str(shape),
+           " is invalid for input of size ", numel);
   return shape;
 }
 
@@ -52,7 +59,7 @@ Tensor Tensor::view(const Shape& shape_in) const {
   Shape s = infer_shape(shape_in, numel(), "view");
   TG_CHECK(is_contiguous(), "view", "view size ", shape_str(s), " is not compatible with the "
            "strides of ", str(), " (it is not contiguous); use .reshape(...) instead");
-  Tensor out = make_view(*this, s, contiguous_strides(s), storage_offset());
+  Tensor out = make_view(*this, s, contiguous_strides(s), storage_offset(), "view");
   Shape in_shape = shape();
   autograd::record("ViewBackward", {*this}, {out}, {}, [in_shape](const BackwardContext& c) {
     return TensorList{c.grads[0].reshape(in_shape)};
@@ -89,7 +96,7 @@ Tensor Tensor::permute(const Shape& dims) const {
     st[i] = stride(d);
     inverse[d] = static_cast<int64_t>(i);
   }
-  Tensor out = make_view(*this, s, st, storage_offset());
+  Tensor out = make_view(*this, s, st, storage_offset(), "permute");
   autograd::record("PermuteBackward", {*this}, {out}, {}, [inverse](const BackwardContext& c) {
     return TensorList{c.grads[0].permute(inverse)};
   });
@@ -118,9 +125,17 @@ Tensor Tensor::slice(int64_t d, int64_t start, int64_t end, int64_t step) const 
   start = std::clamp<int64_t>(start, 0, n);
   end = std::clamp<int64_t>(end, start, n);
   Shape s = shape(), st = strides();
-  s[d] = (end - start + step - 1) / step;
-  st[d] *= step;
-  Tensor out = make_view(*this, s, st, storage_offset() + start * stride(d));
+  // ceil((end - start) / step) elements, without forming end - start + step - 1 (a step near
+  // 2^63 overflows it). The stride times step matters only with 2 or more elements; an empty
+  // slice reaches no element and keeps the offset.
+  s[d] = end == start ? 0 : (end - start - 1) / step + 1;
+  int64_t offset = storage_offset(), skipped = 0;
+  const bool overflow = (s[d] > 1 && __builtin_mul_overflow(st[d], step, &st[d])) ||
+                        (s[d] > 0 && (__builtin_mul_overflow(start, stride(d), &skipped) ||
+                                      __builtin_add_overflow(offset, skipped, &offset)));
+  TG_CHECK(!overflow, "slice", "start ", start, " or step ", step, " times stride ", stride(d),
+           " of dimension ", d, " of ", str(), " exceeds 2^63 - 1");
+  Tensor out = make_view(*this, s, st, offset, "slice");
   Shape in_shape = shape();
   autograd::record("SliceBackward", {*this}, {out}, {},
                    [in_shape, d, start, end, step](const BackwardContext& c) {
@@ -132,7 +147,7 @@ Tensor Tensor::slice(int64_t d, int64_t start, int64_t end, int64_t step) const 
 Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
   d = wrap_dim(d, dim(), "narrow");
   if (start < 0) start += size(d);
-  TG_CHECK(start >= 0 && length >= 0 && start + length <= size(d), "narrow", "start ", start,
+  TG_CHECK(start >= 0 && length >= 0 && length <= size(d) - start, "narrow", "start ", start,
            " + length ", length, " exceeds dimension ", d, " of size ", size(d), " (", str(), ")");
   return slice(d, start, start + length);
 }
@@ -145,14 +160,19 @@ Tensor Tensor::select(int64_t d, int64_t index) const {
   return narrow(d, index, 1).squeeze(d);
 }
 
+// Each target size is >= 0, or -1 to keep the existing size (not allowed in a new leading
+// dimension, which has none); a size-1 dimension may grow to any size (stride 0).
 Tensor Tensor::expand(const Shape& target) const {
   TG_CHECK(static_cast<int64_t>(target.size()) >= dim(), "expand", "the number of sizes provided (",
            target.size(), ") must be at least the rank of ", str());
   const int64_t lead = static_cast<int64_t>(target.size()) - dim();
   Shape s(target.size()), st(target.size());
   for (int64_t i = 0; i < static_cast<int64_t>(target.size()); ++i) {
+    TG_CHECK(target[i] >= -1, "expand", "invalid size ", target[i], " at dimension ", i, " of ",
+             shape_str(target), " (sizes must be >= 0, or -1 to keep an existing size)");
     if (i < lead) {
-      TG_CHECK(target[i] >= 0, "expand", "size -1 is not allowed in a new leading dimension");
+      TG_CHECK(target[i] >= 0, "expand", "size -1 is not allowed in a new leading dimension (",
+               i, " of ", shape_str(target), ")");
       s[i] = target[i];
       st[i] = 0;
       continue;
@@ -165,7 +185,7 @@ Tensor Tensor::expand(const Shape& target) const {
     st[i] = have == want ? stride(i - lead) : 0;
   }
   if (s == shape()) return *this;
-  Tensor out = make_view(*this, s, st, storage_offset());
+  Tensor out = make_view(*this, s, st, storage_offset(), "expand");
   Shape in_shape = shape();
   autograd::record("ExpandBackward", {*this}, {out}, {}, [in_shape](const BackwardContext& c) {
     return TensorList{sum_to_size(c.grads[0], in_shape)};
@@ -182,7 +202,7 @@ Tensor Tensor::squeeze() const {
     st.push_back(stride(d));
   }
   if (s.size() == shape().size()) return *this;
-  Tensor out = make_view(*this, s, st, storage_offset());
+  Tensor out = make_view(*this, s, st, storage_offset(), "squeeze");
   Shape in_shape = shape();
   autograd::record("SqueezeBackward", {*this}, {out}, {}, [in_shape](const BackwardContext& c) {
     return TensorList{c.grads[0].reshape(in_shape)};
@@ -197,7 +217,7 @@ Tensor Tensor::squeeze(int64_t d) const {
   Shape s = shape(), st = strides();
   s.erase(s.begin() + d);
   st.erase(st.begin() + d);
-  Tensor out = make_view(*this, s, st, storage_offset());
+  Tensor out = make_view(*this, s, st, storage_offset(), "squeeze");
   autograd::record("SqueezeBackward", {*this}, {out}, {}, [d](const BackwardContext& c) {
     return TensorList{c.grads[0].unsqueeze(d)};
   });
@@ -207,10 +227,13 @@ Tensor Tensor::squeeze(int64_t d) const {
 Tensor Tensor::unsqueeze(int64_t d) const {
   d = wrap_dim(d, dim() + 1, "unsqueeze");
   Shape s = shape(), st = strides();
-  int64_t new_stride = d < dim() ? stride(d) * size(d) : 1;
+  // The new size-1 dim's stride is never stepped; stride * size (PyTorch's choice) when that
+  // fits int64, else the stride itself.
+  int64_t new_stride = 1;
+  if (d < dim() && __builtin_mul_overflow(stride(d), size(d), &new_stride)) new_stride = stride(d);
   s.insert(s.begin() + d, 1);
   st.insert(st.begin() + d, new_stride);
-  Tensor out = make_view(*this, s, st, storage_offset());
+  Tensor out = make_view(*this, s, st, storage_offset(), "unsqueeze");
   autograd::record("UnsqueezeBackward", {*this}, {out}, {}, [d](const BackwardContext& c) {
     return TensorList{c.grads[0].squeeze(d)};
   });

@@ -61,6 +61,10 @@ double test_accuracy(nn::Sequential& model, tg::data::DataLoader& test, int64_t 
 Tensor load_samples(const std::string& path, const tg::Shape& example) {
   Tensor s = tg::load_npy(path).to(tg::kFloat32);
   TG_CHECK(s.dim() >= 2 && s.size(0) > 0, "classifier", path, ": expected samples [N, ...], got ", s.str());
+  const std::vector<float> values = s.to_vector<float>();
+  const auto non_finite = std::count_if(values.begin(), values.end(), [](float v) { return !std::isfinite(v); });
+  TG_CHECK(non_finite == 0, "classifier", path, ": ", non_finite, " of the ", values.size(),
+           " sample values are NaN or Inf (the generator diverged?); such samples cannot be scored");
   const int64_t n = s.size(0), c = example[0], h = example[1], w = example[2];
   const int64_t per_sample = s.numel() / n;
   const auto side = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(per_sample) / c)));
@@ -130,6 +134,8 @@ int main(int argc, char** argv) try {
 
   tg::data::DataLoader loader(train_set, tg::data::DataLoaderOptions(flags.batch).shuffle(true).seed(flags.seed));
   tg::data::DataLoader test_loader(test_set, tg::data::DataLoaderOptions(std::max<int64_t>(flags.batch, 256)));
+  TG_CHECK(loader.size() > 0 && test_set->size() > 0, "classifier", "--data ", flags.data, " has ", train_set->size(),
+           " training and ", test_set->size(), " test examples; training and the test accuracy need at least one of each");
   tg::optim::Adam optimizer(model->parameters(), tg::optim::AdamOptions(flags.lr));
   nn::Checkpoint checkpoint;
   checkpoint.add("classifier", model).add("optimizer", optimizer);

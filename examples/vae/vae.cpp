@@ -98,6 +98,8 @@ int main(int argc, char** argv) try {
   const int64_t dim = tg::numel_of(example);
   tg::data::DataLoader loader(train_set, tg::data::DataLoaderOptions(flags.batch).shuffle(true).seed(flags.seed));
   tg::data::DataLoader test_loader(test_set, tg::data::DataLoaderOptions(std::max<int64_t>(flags.batch, 256)));
+  TG_CHECK(loader.size() > 0 && test_set->size() > 0, "vae", "--data ", flags.data, " has ", train_set->size(),
+           " training and ", test_set->size(), " test examples; training and the test ELBO need at least one of each");
 
   VAE model(dim, flags.latent);
   model->to(device);

@@ -562,9 +562,12 @@ void restart(Worker& w, Fiber& f, uint3 index, int linear) {
   f.linear = linear;
   f.done = f.at_barrier = f.at_shuffle = false;
 #if defined(TG_EMU_ASAN)
-  // A thread that ran to its end left its stack unpoisoned; one an aborted block left
-  // suspended mid-kernel left its frames' redzones poisoned.
-  if (!was_done) __asan_unpoison_memory_region(f.stack, kFiberStack);
+  // A thread that ran to its end left its stack unpoisoned except fiber_main's own frame at
+  // the top (it never returns); one an aborted block left suspended mid-kernel left its
+  // frames' redzones poisoned all the way down.
+  constexpr size_t kTop = 16 << 10;
+  if (was_done) __asan_unpoison_memory_region(f.stack + kFiberStack - kTop, kTop);
+  else __asan_unpoison_memory_region(f.stack, kFiberStack);
   f.fake_stack = nullptr;
 #endif
   prepare_context(f.context, f.stack, kFiberStack, fiber_main, &f);
