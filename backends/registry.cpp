@@ -65,7 +65,10 @@ void cpu_backend_selected(const std::string& active) {
 
 Registry& registry() {
   static Registry* r = [] {
-    auto* reg = new Registry();  // never destroyed: kernels may run during static teardown
+    // Never destroyed once made (kernels may run during static teardown); freed if the
+    // environment names an unknown backend, so the next call tries again.
+    auto made = std::make_unique<Registry>();
+    Registry* reg = made.get();
     reg->active_for(DeviceType::CPU) = reg->publish("reference", DeviceType::CPU, reference::make_table());
 #ifdef TAPEGRAD_HAS_CPU_BACKEND
     // The fastest CPU backend built is the default.
@@ -77,11 +80,15 @@ Registry& registry() {
 #endif
     if (const char* env = std::getenv("TAPEGRAD_BACKEND")) {
       auto it = reg->by_name.find(env);
-      TG_CHECK(it != reg->by_name.end(), "TAPEGRAD_BACKEND", "unknown backend '", env, "'");
+      if (it == reg->by_name.end()) {
+        std::string built;
+        for (const auto& [name, backend] : reg->by_name) built += (built.empty() ? "" : ", ") + name;
+        TG_ERROR("TAPEGRAD_BACKEND", "unknown backend '", env, "' (backends built: ", built, ")");
+      }
       reg->active_for(it->second->device) = it->second;
     }
     cpu_backend_selected(reg->active_for(DeviceType::CPU).load()->name);
-    return reg;
+    return made.release();
   }();
   return *r;
 }

@@ -458,7 +458,9 @@ void fiber_main(void* arg) {
   tsan_release(&w.block_end_sync);
 #endif
 #if defined(TG_EMU_ASAN)
-  __sanitizer_start_switch_fiber(nullptr, w.scheduler_stack_bottom, w.scheduler_stack_size);
+  // The fiber's fake stack (detect_stack_use_after_return) is kept for its next thread:
+  // destroying and making one per CUDA thread costs two large mappings each time.
+  __sanitizer_start_switch_fiber(&f.fake_stack, w.scheduler_stack_bottom, w.scheduler_stack_size);
 #endif
 #if defined(TG_EMU_TSAN)
   __tsan_switch_to_fiber(w.tsan_scheduler, __tsan_switch_to_fiber_no_sync);
@@ -568,7 +570,6 @@ void restart(Worker& w, Fiber& f, uint3 index, int linear) {
   constexpr size_t kTop = 16 << 10;
   if (was_done) __asan_unpoison_memory_region(f.stack + kFiberStack - kTop, kTop);
   else __asan_unpoison_memory_region(f.stack, kFiberStack);
-  f.fake_stack = nullptr;
 #endif
   prepare_context(f.context, f.stack, kFiberStack, fiber_main, &f);
 #if defined(TG_EMU_TSAN)
