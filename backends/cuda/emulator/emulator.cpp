@@ -409,10 +409,11 @@ void after_switch_in([[maybe_unused]] Worker& w, [[maybe_unused]] Fiber& f) {
 #endif
 }
 
-// Back to the scheduler; returns when the scheduler resumes this fiber. Fibers are ordered
-// only by barriers, never by the switch, so ThreadSanitizer sees a missing barrier as a race.
-void yield(Worker& w) {
-  Fiber& f = *w.current;
+// From fiber f to the scheduler. Fibers are ordered only by barriers, never by the switch, so
+// ThreadSanitizer sees a missing barrier as a race. The fiber's fake stack (ASan's
+// detect_stack_use_after_return) stays with it, also when it has finished: making one per
+// CUDA thread costs two large mappings each time.
+void switch_to_scheduler(Worker& w, Fiber& f) {
 #if defined(TG_EMU_ASAN)
   __sanitizer_start_switch_fiber(&f.fake_stack, w.scheduler_stack_bottom, w.scheduler_stack_size);
 #endif
@@ -420,6 +421,12 @@ void yield(Worker& w) {
   __tsan_switch_to_fiber(w.tsan_scheduler, __tsan_switch_to_fiber_no_sync);
 #endif
   switch_context(f.context, w.scheduler);
+}
+
+// Back to the scheduler; returns when the scheduler resumes this fiber.
+void yield(Worker& w) {
+  Fiber& f = *w.current;
+  switch_to_scheduler(w, f);
   after_switch_in(w, f);
 }
 
@@ -457,15 +464,7 @@ void fiber_main(void* arg) {
 #if defined(TG_EMU_TSAN)
   tsan_release(&w.block_end_sync);
 #endif
-#if defined(TG_EMU_ASAN)
-  // The fiber's fake stack (detect_stack_use_after_return) is kept for its next thread:
-  // destroying and making one per CUDA thread costs two large mappings each time.
-  __sanitizer_start_switch_fiber(&f.fake_stack, w.scheduler_stack_bottom, w.scheduler_stack_size);
-#endif
-#if defined(TG_EMU_TSAN)
-  __tsan_switch_to_fiber(w.tsan_scheduler, __tsan_switch_to_fiber_no_sync);
-#endif
-  switch_context(f.context, w.scheduler);
+  switch_to_scheduler(w, f);
   std::abort();  // a finished fiber is never resumed
 }
 
