@@ -1,7 +1,7 @@
 // Convolution throughput, GFLOP/s, per backend, ISA level and thread count, at every conv and
 // transposed-conv layer of dcgan32 (batch 128) and dcgan64 (batch 64): the shapes and the FLOP
-// model of /work/shared/bench/torch_workloads.py (op_shapes), so the rows compare one to one
-// with its `conv` / `convT` rows.
+// model of bench/torch_workloads.py (op_shapes), so the rows compare one to one with its
+// `conv` / `convT` rows.
 //
 //   fwd      the op under NoGradGuard                        FLOPs: 2 x MACs
 //   fwdbwd   the op, then autograd::grad for input and weight  FLOPs: 3 x that (both grads)

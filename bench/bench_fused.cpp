@@ -1,7 +1,7 @@
 // Fused-op throughput, GB/s: the bytes each kernel must move at least (float32; every tensor
 // operand read once, every output written once), per backend, ISA level and thread count.
-//   batch norm: the dcgan32 shapes at batch 128 (/work/shared/bench/torch_workloads.py
-//               op_shapes(): C x H x W = 256x4x4, 128x8x8, 64x16x16), training forward
+//   batch norm: the dcgan32 shapes at batch 128 (bench/torch_workloads.py op_shapes():
+//               C x H x W = 256x4x4, 128x8x8, 64x16x16), training forward
 //               (x in, y out: 2 x 4 B per element) and backward (x, dy in, dx out: 3 x 4 B);
 //   adam:       one update of 3.5 Mi parameters, about dcgan32's generator and discriminator
 //               together (p, g, m, v in; p, m, v out: 7 x 4 B per parameter);

@@ -4,7 +4,7 @@
 // products of a VAE step.
 //
 //   bench_gemm --benchmark_filter='square/2048'   ... compare with this machine's FMA peak
-//   (/work/shared/bench/peak_fma.c) and PyTorch's torch.mm (bench/gemm_vs_torch.sh).
+//   (bench/peak_fma) and PyTorch's torch.mm (bench/gemm_vs_torch.sh).
 #include <cstdint>
 
 #include "bench_common.h"

@@ -1,17 +1,21 @@
 #!/usr/bin/env python3
 """tapegrad against PyTorch, side by side, on the same workloads.
 
-Runs bench/tapegrad_workloads (C++) and /work/shared/bench/torch_workloads.py (PyTorch)
-alternately, ROUNDS times, each workload in its own process on both sides (a clean peak
-RSS per workload), and prints one table: time per step on each side and their ratio
-(tapegrad / PyTorch, below 1 means tapegrad is faster), the achieved GFLOP/s from the shared
-FLOP model, peak memory on each side and its ratio, and the issue's target for the row where
-it sets one. The two sides compute the same FLOPs per step; a row where they differ is flagged.
+Runs bench/tapegrad_workloads (C++) and bench/torch_workloads.py (PyTorch) alternately,
+ROUNDS times, each workload in its own process on both sides (a clean peak RSS per workload),
+and prints one table: time per step on each side and their ratio (tapegrad / PyTorch, below 1
+means tapegrad is faster), the achieved GFLOP/s from the shared FLOP model and tapegrad's share
+of the machine's FMA peak, peak memory on each side and its ratio, and the issue's target for
+the row where it sets one. The two sides compute the same FLOPs per step; a row where they
+differ is flagged. The peak is measured by bench/peak_fma (built beside tapegrad_workloads)
+before and after the comparison, on 1 thread and on --threads.
 
-PyTorch runs at its best as /work/shared/bench/README.md prescribes: OpenBLAS told its core
-type (OPENBLAS_CORETYPE=Cooperlake, OPENBLAS_L2_SIZE unset), glibc malloc kept from returning
-memory (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_), --threads given explicitly, and the
-OpenMP OpenBLAS (libopenblas0-openmp, installed here when missing).
+PyTorch runs at its best: OpenBLAS told its core type (OPENBLAS_CORETYPE=Cooperlake with
+OPENBLAS_L2_SIZE unset; Debian's OpenBLAS 0.3.21 otherwise picks its SSE3 kernels on recent AMD
+processors), glibc malloc kept from returning memory to the system between steps
+(MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_), --threads given explicitly (Debian's 1.13
+starts with one thread), and the OpenMP OpenBLAS (libopenblas0-openmp, installed here when
+missing).
 
 Examples (run from anywhere; /usr/bin/python3 needs nothing beyond the standard library):
   /usr/bin/python3 bench/compare.py mlpgan vae gemm --rounds 3
@@ -82,9 +86,31 @@ def default_tapegrad():
                      "or pass --tapegrad PATH")
 
 
-def default_torch_script():
-    shared = os.environ.get("TAPEGRAD_SHARED_BENCH")
-    return Path(shared) / "torch_workloads.py" if shared else REPO.parent / "shared" / "bench" / "torch_workloads.py"
+def measure_peak(args, when):
+    """peak_fma's best GFLOP/s over the ISAs, per thread count (1 and --threads), or None."""
+    if args.peak_fma is None:
+        return None
+    cmd = [str(args.peak_fma), "--json", "--threads", str(args.threads)]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"compare.py: peak_fma failed (exit {proc.returncode}): {' '.join(cmd)}\n{proc.stderr}")
+    peak = json.loads(proc.stdout.strip().splitlines()[-1])["peak_fma"]
+    best = {int(t): g for t, g in peak["best"].items()}
+    isas = {int(t): i for t, i in peak["best_isa"].items()}
+    print(f"FMA peak {when}: " + ", ".join(f"{g:.1f} GFLOP/s on {t} thread{'s' if t > 1 else ''} ({isas[t]})"
+                                           for t, g in sorted(best.items())), file=sys.stderr)
+    return {"best": best, "best_isa": isas, "gflops": peak["gflops"]}
+
+
+def peak_for_shares(before, after):
+    """GFLOP/s per thread count the shares are taken of: the higher of the two measurements
+    (a run only loses speed to load or a lower clock, so the higher is the ceiling)."""
+    if not before or not after:
+        return None
+    best = {}
+    for t in set(before["best"]) | set(after["best"]):
+        best[t] = max(before["best"].get(t, 0), after["best"].get(t, 0))
+    return best
 
 
 def ensure_openblas_openmp(install):
@@ -165,8 +191,10 @@ def peak_memory(row):
     return row.get("peak_rss_mib", row.get("cuda_max_allocated_mib"))
 
 
-def summarize(runs):
-    """One summary per row name, in first-seen order, from every round's rows of both sides."""
+def summarize(runs, peak):
+    """One summary per row name, in first-seen order, from every round's rows of both sides;
+    `peak` (GFLOP/s per thread count, or None) gives each side's share of the FMA peak at the
+    thread count its rows ran on."""
     by_name = {}
     for run in runs:
         for row in run["rows"]:
@@ -195,6 +223,10 @@ def summarize(runs):
                             for r in sides[side].values() if "gbytes_per_s_min_traffic" in r)
             s[f"{side}_gbytes_s"] = round(gbytes * 1e3 / ms, 2) if gbytes and ms else None
             s[f"{side}_mem_mib"] = median(peak_memory(r) for r in sides[side].values())
+            threads = next((r.get("threads") for r in sides[side].values()), None)
+            on_cpu = all(r.get("device", "cpu") == "cpu" for r in sides[side].values())
+            ceiling = peak.get(threads) if peak and on_cpu else None
+            s[f"{side}_peak_share"] = round(s[f"{side}_gflops"] / ceiling, 4) if ceiling and s[f"{side}_gflops"] else None
         tm, pm = s["tapegrad_mem_mib"], s["torch_mem_mib"]
         s["mem_ratio"] = round(tm / pm, 3) if tm and pm else None
         limit, text = target_for(name)
@@ -218,15 +250,18 @@ def print_table(summary):
             return fmt(s[f"{side}_gflops"], 1)
         return f"{fmt(s[f'{side}_gbytes_s'], 1)} GB/s" if s[f"{side}_gbytes_s"] is not None else "-"
 
-    head = ["workload", "tapegrad ms", "PyTorch ms", "ratio", "ratio range", "tg GFLOP/s", "PT GFLOP/s",
-            "tg MiB", "PT MiB", "mem ratio", "target", "met"]
+    def share(s):
+        return f"{100 * s['tapegrad_peak_share']:.1f}%" if s["tapegrad_peak_share"] is not None else "-"
+
+    head = ["workload", "tapegrad ms", "PyTorch ms", "ratio", "ratio range", "tg GFLOP/s", "tg % peak",
+            "PT GFLOP/s", "tg MiB", "PT MiB", "mem ratio", "target", "met"]
     rows = []
     for s in summary:
         rng = s["time_ratio_range"]
         met = {None: "", True: "met", False: "NOT met"}[s["target_met"]]
         rows.append([s["workload"] + (" (FLOPs differ!)" if s["flop_mismatch"] else ""),
                      fmt(s["tapegrad_ms"], 3), fmt(s["torch_ms"], 3), fmt(s["time_ratio"]),
-                     f"{fmt(rng[0])}-{fmt(rng[1])}" if rng else "-", rate(s, "tapegrad"), rate(s, "torch"),
+                     f"{fmt(rng[0])}-{fmt(rng[1])}" if rng else "-", rate(s, "tapegrad"), share(s), rate(s, "torch"),
                      fmt(s["tapegrad_mem_mib"], 1), fmt(s["torch_mem_mib"], 1), fmt(s["mem_ratio"]),
                      s["target"] or "", met])
     widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
@@ -238,15 +273,24 @@ def print_table(summary):
         print(line(r))
 
 
-def report(runs, rounds, load_before, load_after):
+def report(runs, rounds, load_before, load_after, peak_before=None, peak_after=None):
     """Prints the table and its notes; returns the summary rows."""
-    summary = summarize(runs)
+    peak = peak_for_shares(peak_before, peak_after)
+    summary = summarize(runs, peak)
     print()
     print_table(summary)
     print(f"\nratio = tapegrad ms / PyTorch ms per round (median over {rounds} rounds; below 1: tapegrad faster); "
           f"ms = median of each side's per-round medians.\nMiB = peak RSS per process (a per-op group runs in one "
           f"process, so its rows share the group's peak). Load average before {load_before[0]:.2f}, after "
           f"{load_after[0]:.2f}: on a shared machine, compare ratios, not absolute times.")
+    if peak:
+        for when, p in (("before", peak_before), ("after", peak_after)):
+            print(f"FMA peak {when} (bench/peak_fma, best ISA): " +
+                  ", ".join(f"{p['best'][t]:.1f} GFLOP/s on {t} thread{'s' if t > 1 else ''} ({p['best_isa'][t]})"
+                            for t in sorted(p["best"])))
+        print("tg % peak = tapegrad GFLOP/s / the higher of the two at the row's thread count.")
+    else:
+        print("tg % peak: no FMA peak measured (--no-peak, no peak_fma binary, or --device cuda).")
     mismatches = [s["workload"] for s in summary if s["flop_mismatch"]]
     print("FLOP counts per step: " + (f"DIFFER on {', '.join(mismatches)}" if mismatches else
                                       f"identical on both sides for all {len(summary)} rows"))
@@ -262,9 +306,11 @@ def main():
     ap.add_argument("--tapegrad", type=Path, default=None,
                     help="tapegrad_workloads binary (default: build/bench/tapegrad_workloads, else the "
                          "newest build*/bench/tapegrad_workloads)")
-    ap.add_argument("--torch-script", type=Path, default=None,
-                    help="torch_workloads.py (default: ../shared/bench/ from the repository root, or "
-                         "$TAPEGRAD_SHARED_BENCH)")
+    ap.add_argument("--torch-script", type=Path, default=REPO / "bench" / "torch_workloads.py",
+                    help="PyTorch's side (default: bench/torch_workloads.py)")
+    ap.add_argument("--peak-fma", type=Path, default=None,
+                    help="the FMA-peak program (default: peak_fma beside the tapegrad_workloads binary)")
+    ap.add_argument("--no-peak", action="store_true", help="do not measure the FMA peak (no %% of peak column)")
     ap.add_argument("--python", default="/usr/bin/python3", help="interpreter with PyTorch")
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
                     help="cuda: tapegrad --backend cuda, PyTorch --device cuda --tf32 off --cudnn-benchmark on")
@@ -289,25 +335,39 @@ def main():
 
     if args.table_from:
         doc = json.loads(args.table_from.read_text())
-        summary = report(doc["runs"], doc["settings"]["rounds"], doc["loadavg_before"], doc["loadavg_after"])
+        peaks = doc.get("peak_fma") or {}
+        for p in peaks.values():  # JSON made the thread counts strings
+            for key in ("best", "best_isa"):
+                p[key] = {int(t): v for t, v in p[key].items()}
+        summary = report(doc["runs"], doc["settings"]["rounds"], doc["loadavg_before"], doc["loadavg_after"],
+                         peaks.get("before"), peaks.get("after"))
         return 1 if any(s["flop_mismatch"] for s in summary) else 0
 
     if args.rounds < 1:
         raise SystemExit("compare.py: --rounds must be at least 1")
     workloads = expand(args.workloads)
     args.tapegrad = (args.tapegrad or default_tapegrad()).resolve()
-    args.torch_script = (args.torch_script or default_torch_script()).resolve()
+    args.torch_script = args.torch_script.resolve()
     if not args.tapegrad.exists():
         raise SystemExit(f"compare.py: --tapegrad {args.tapegrad} does not exist")
     if not args.torch_script.exists():
         raise SystemExit(f"compare.py: torch script {args.torch_script} does not exist (pass --torch-script)")
     if args.device == "cpu":
         ensure_openblas_openmp(not args.no_install)
+    if args.no_peak or args.device == "cuda":  # a GPU's rate against the CPU's FMA peak means nothing
+        args.peak_fma = None
+    else:
+        args.peak_fma = (args.peak_fma or args.tapegrad.parent / "peak_fma").resolve()
+        if not args.peak_fma.exists():
+            raise SystemExit(f"compare.py: no FMA-peak program at {args.peak_fma}; build it with\n"
+                             f"  cmake --build {args.tapegrad.parent.parent} --target peak_fma\n"
+                             f"or pass --peak-fma PATH, or --no-peak")
 
     load_before = os.getloadavg()
     print(f"tapegrad: {args.tapegrad}\nPyTorch:  {args.python} {args.torch_script}\n"
           f"device {args.device}, {args.threads} threads, {args.rounds} rounds, load average "
           f"{load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}", file=sys.stderr)
+    peak_before = measure_peak(args, "before")
     runs, metas = [], {}
     for rnd in range(1, args.rounds + 1):
         # alternate which side goes first, so neither always runs on a machine the other warmed
@@ -319,14 +379,16 @@ def main():
                 runs.append({"round": rnd, "side": side, "workload": w, "wall_s": round(wall, 2), "rows": rows})
                 print(f"round {rnd}/{args.rounds}: {w:<15} {side:<8} {wall:7.1f} s", file=sys.stderr)
     load_after = os.getloadavg()
+    peak_after = measure_peak(args, "after")
 
-    summary = report(runs, args.rounds, load_before, load_after)
+    summary = report(runs, args.rounds, load_before, load_after, peak_before, peak_after)
 
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
         doc = {"settings": settings, "workloads": workloads, "loadavg_before": load_before,
-               "loadavg_after": load_after, "meta": metas, "runs": runs, "summary": summary}
+               "loadavg_after": load_after, "peak_fma": {"before": peak_before, "after": peak_after},
+               "meta": metas, "runs": runs, "summary": summary}
         args.json.write_text(json.dumps(doc, indent=1) + "\n")
         print(f"wrote {args.json}", file=sys.stderr)
     return 1 if any(s["flop_mismatch"] for s in summary) else 0

@@ -1,23 +1,22 @@
 #!/bin/sh
 # SGEMM side by side: tapegrad's cpu backend (bench_gemm, square sizes, every ISA level, all
-# threads) and PyTorch's torch.mm (/work/shared/bench/torch_workloads.py gemm), run alternately
-# ROUNDS times in one session so both see the same machine load, with the FMA peak measured
-# before and after (/work/shared/bench/peak_fma.c). Compare ratios, not absolute times.
+# threads) and PyTorch's torch.mm (bench/torch_workloads.py gemm), run alternately ROUNDS times
+# in one session so both see the same machine load, with the FMA peak measured before and after
+# (bench/peak_fma). Compare ratios, not absolute times.
 #
-#   bench/gemm_vs_torch.sh <build dir> [rounds]      (configure with -DTAPEGRAD_BUILD_BENCH=ON)
+#   bench/gemm_vs_torch.sh <build dir> [rounds]
+#   (configure with -DTAPEGRAD_BUILD_BENCH=ON; build the targets bench_gemm and peak_fma)
 set -eu
 BUILD=${1:?usage: gemm_vs_torch.sh <build dir> [rounds]}
 ROUNDS=${2:-3}
-SHARED=${TAPEGRAD_SHARED_BENCH:-/work/shared/bench}  # torch_workloads.py, peak_fma.c
+HERE=$(cd "$(dirname "$0")" && pwd)
 THREADS=$(nproc)
-PEAK=$(mktemp -d)/peak_fma
-gcc -O3 -mavx512f -mfma -fopenmp "$SHARED/peak_fma.c" -o "$PEAK"
 
-peak() { echo "## peak_fma ($1)"; "$PEAK" 3; echo; }
+peak() { echo "## peak_fma ($1)"; "$BUILD/bench/peak_fma" --threads "$THREADS" --repeats 3; echo; }
 torch_mm() {
   echo "## torch.mm, $THREADS threads"
   env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=Cooperlake MALLOC_MMAP_THRESHOLD_=33554432 \
-      MALLOC_TRIM_THRESHOLD_=4294967296 /usr/bin/python3 "$SHARED/torch_workloads.py" gemm \
+      MALLOC_TRIM_THRESHOLD_=4294967296 /usr/bin/python3 "$HERE/torch_workloads.py" gemm \
       --threads "$THREADS" | grep -v '"meta"'
 }
 tapegrad_mm() {

@@ -1,6 +1,6 @@
 // tapegrad's side of the side-by-side benchmark with PyTorch: the workloads of
-// /work/shared/bench/torch_workloads.py (same networks, batches, optimizers, losses, FLOP
-// model), printed as the same JSON lines so bench/compare.py lines the rows up by name.
+// bench/torch_workloads.py (same networks, batches, optimizers, losses, FLOP model), printed
+// as the same JSON lines so bench/compare.py lines the rows up by name.
 //
 //   tapegrad_workloads dcgan32 mlpgan vae --threads 2
 //   tapegrad_workloads ops --repeats 3 --backend cpu

@@ -1,5 +1,5 @@
 // One JSON object built key by key and printed on one line, keys in insertion order: the rows
-// tapegrad_workloads prints, laid out as /work/shared/bench/torch_workloads.py prints its own.
+// tapegrad_workloads and peak_fma print, laid out as bench/torch_workloads.py prints its own.
 #pragma once
 
 #include <charconv>

@@ -1,0 +1,31 @@
+# CTest smoke test of peak_fma (cmake -DPROGRAM=<path> -P smoke_test.cmake): a short run (well
+# under a second) must print one JSON line whose best 1-thread figure is a positive GFLOP/s, with
+# a figure for each ISA it names and the checksum that keeps the loop from being optimised away.
+cmake_minimum_required(VERSION 3.25)
+execute_process(
+  COMMAND ${PROGRAM} --json --threads 2 --repeats 1 --seconds 0.01
+  OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "peak_fma exited with ${rc}:\n${err}")
+endif()
+string(STRIP "${out}" out)
+string(JSON type ERROR_VARIABLE json_error TYPE "${out}" peak_fma)
+if(json_error OR NOT type STREQUAL "OBJECT")
+  message(FATAL_ERROR "not a {\"peak_fma\": {...}} line: ${out}\n${json_error}")
+endif()
+string(JSON checksum ERROR_VARIABLE missing GET "${out}" peak_fma checksum)
+if(missing)
+  message(FATAL_ERROR "no checksum in: ${out}")
+endif()
+string(JSON isas LENGTH "${out}" peak_fma gflops)
+if(isas EQUAL 0)
+  message(STATUS "peak_fma: this CPU has neither AVX2 with FMA nor AVX-512; nothing to check")
+  return()
+endif()
+foreach(threads 1 2)
+  string(JSON best ERROR_VARIABLE missing GET "${out}" peak_fma best ${threads})
+  if(missing OR NOT best GREATER 0)
+    message(FATAL_ERROR "no positive best figure for ${threads} threads in: ${out}")
+  endif()
+endforeach()
+message(STATUS "peak_fma: ${out}")
