@@ -82,7 +82,7 @@ def default_tapegrad():
         return found[-1]
     raise SystemExit("compare.py: no tapegrad_workloads binary found; build it with\n"
                      "  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DTAPEGRAD_BUILD_BENCH=ON\n"
-                     "  cmake --build build --target tapegrad_workloads\n"
+                     "  cmake --build build --target tapegrad_workloads peak_fma\n"
                      "or pass --tapegrad PATH")
 
 
