@@ -54,6 +54,9 @@ __global__ void fill_ones(float* out, int n) {
   if (i < n) out[i] = 1.0f;
 }
 
+// Declared for blocks of at most 64 threads.
+__global__ void __launch_bounds__(64) fill_ones_bounded(float* out) { out[threadIdx.x] = 1.0f; }
+
 // A pointer the launch cannot see (inside a struct), read after its allocation was freed.
 struct Wrapped {
   const float* p;
@@ -99,6 +102,13 @@ __global__ void segment_shuffles(int* up, int* down) {
   up[lane] = __shfl_up_sync(0xffffffffu, lane, 1, 8);
   down[lane] = __shfl_down_sync(0xffffffffu, lane, 2, 8);
 }
+
+}  // namespace
+
+template <>
+inline constexpr unsigned tg::cuda::kLaunchBound<&fill_ones_bounded> = 64;
+
+namespace {
 
 template <typename T>
 T* device_alloc(size_t n) {
@@ -206,6 +216,10 @@ TEST_CASE("launch configurations a GPU refuses are refused, and the device stays
   check_mentions(error_of([&] { launch<fill_ones>(1, dim3(1, 1, 65), 0, out, 4096); }), {"fill_ones", "blockDim (1,1,65)"});
   check_mentions(error_of([&] { launch<fill_ones>(1, 32, 64 * 1024, out, 4096); }),
                  {"fill_ones", "65536 bytes of dynamic shared memory"});
+  check_mentions(error_of([&] { launch<fill_ones_bounded>(1, 128, 0, out); }),
+                 {"fill_ones_bounded", "blockDim (128,1,1) has 128 threads; its __launch_bounds__ allow 64",
+                  "cudaErrorLaunchOutOfResources"});
+  launch<fill_ones_bounded>(1, 64, 0, out);
   // A refused configuration is not sticky: the next launch runs.
   launch<fill_ones>(16, 256, 0, out, 4096);
   for (float v : download(out, 4096)) REQUIRE(v == 1.0f);

@@ -142,6 +142,16 @@ gemm_kernel(int64_t batch, int64_t M, int64_t N, int64_t K, Matrix<const T> a, M
   }
 }
 
+}  // namespace
+
+// gemm_kernel's __launch_bounds__, for the emulator's launch check.
+template <>
+inline constexpr unsigned kLaunchBound<&gemm_kernel<float>> = kThreads;
+template <>
+inline constexpr unsigned kLaunchBound<&gemm_kernel<double>> = kThreads;
+
+namespace {
+
 // How one operand is staged: along k when along_k (its k stride is 1), else along its other
 // dim; vector loads when the stride along the vectors is 1 and every vector start (tile
 // starts are multiples of kVec) lands on a 16-byte boundary.

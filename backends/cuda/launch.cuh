@@ -22,6 +22,12 @@ const char* kernel_name() {
   return name.c_str();
 }
 
+// The most threads a block of Kernel may have, for the emulator, which cannot read a
+// __launch_bounds__ attribute: a kernel declared with one specializes this beside it
+// (gemm.cu); others may have a block's limit, 1024.
+template <auto Kernel>
+inline constexpr unsigned kLaunchBound = 1024;
+
 // launch<kernel<T>>(grid, block, shared_bytes, args...) runs kernel<T>(args...) on the
 // backend's stream and checks the launch (check_launch). It is <<<...>>> under nvcc and the
 // emulator (backends/cuda/emulator/) in a TAPEGRAD_CUDA_EMULATOR build; no kernel is launched
@@ -29,8 +35,8 @@ const char* kernel_name() {
 template <auto Kernel, typename... Args>
 void launch(dim3 grid, dim3 block, size_t shared_bytes, Args&&... args) {
 #if defined(TAPEGRAD_CUDA_EMULATOR)
-  emu::launch_kernel<Kernel>(Kernel, kernel_name<Kernel>(), grid, block, shared_bytes, stream(),
-                             std::forward<Args>(args)...);
+  emu::launch_kernel<Kernel>(Kernel, kernel_name<Kernel>(), kLaunchBound<Kernel>, grid, block, shared_bytes,
+                             stream(), std::forward<Args>(args)...);
 #else
   Kernel<<<grid, block, shared_bytes, stream()>>>(std::forward<Args>(args)...);
 #endif

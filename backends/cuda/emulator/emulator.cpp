@@ -817,6 +817,12 @@ void launch(const KernelBody& body, dim3 grid, dim3 block, size_t shared_bytes, 
     record(cudaErrorInvalidResourceHandle, std::string("kernel ") + body.name + ": launched on an unknown stream");
     return;
   }
+  if (const uint64_t threads = uint64_t{block.x} * block.y * block.z; threads > body.max_threads) {
+    record(cudaErrorLaunchOutOfResources,
+           format("kernel %s: blockDim %s has %" PRIu64 " threads; its __launch_bounds__ allow %u", body.name,
+                  dims(block).c_str(), threads, body.max_threads));
+    return;
+  }
   for (int i = 0; i < pointer_count; ++i) {
     const void* p = pointers[i];
     if (p == nullptr) continue;
@@ -1048,6 +1054,7 @@ const char* cudaGetErrorName(cudaError_t error) {
     case cudaErrorInvalidDevice: return "cudaErrorInvalidDevice";
     case cudaErrorInvalidResourceHandle: return "cudaErrorInvalidResourceHandle";
     case cudaErrorIllegalAddress: return "cudaErrorIllegalAddress";
+    case cudaErrorLaunchOutOfResources: return "cudaErrorLaunchOutOfResources";
     case cudaErrorLaunchFailure: return "cudaErrorLaunchFailure";
   }
   return "cudaErrorUnknown";
@@ -1073,6 +1080,7 @@ const char* generic_message(cudaError_t error) {
     case cudaErrorInvalidDevice: return "invalid device ordinal";
     case cudaErrorInvalidResourceHandle: return "invalid resource handle";
     case cudaErrorIllegalAddress: return "an illegal memory access was encountered";
+    case cudaErrorLaunchOutOfResources: return "too many resources requested for launch";
     case cudaErrorLaunchFailure: return "unspecified launch failure";
   }
   return "unknown error";

@@ -19,7 +19,8 @@
 //    thread and the allocation in the message. Pointer arguments of a kernel that are not device
 //    memory (a host pointer, a freed block) are refused at the launch.
 //  - Launch limits as on a GPU: at most 1024 threads a block (x, y <= 1024, z <= 64), grid y and
-//    z <= 65535, 48 KiB of dynamic shared memory. A kernel's __launch_bounds__ is not checked.
+//    z <= 65535, 48 KiB of dynamic shared memory, and no more threads than the kernel's
+//    __launch_bounds__ (which the launcher passes in: launch.cuh's kLaunchBound).
 //  - Errors come back through the runtime calls as on a GPU: a bad launch configuration from
 //    cudaGetLastError, a fault inside a kernel as a sticky error from every later call.
 //  - Kernels run synchronously at launch, on the calling thread; the stream is one queue.
@@ -76,6 +77,7 @@ enum cudaError_t {
   cudaErrorInvalidDevice = 101,
   cudaErrorInvalidResourceHandle = 400,
   cudaErrorIllegalAddress = 700,
+  cudaErrorLaunchOutOfResources = 701,
   cudaErrorLaunchFailure = 719,
 };
 using cudaError = cudaError_t;
@@ -154,6 +156,7 @@ T shuffle_as(unsigned mask, T value, ShuffleKind kind, int arg, int width) {
 // A launch's kernel, as the scheduler sees it: something that runs one CUDA thread.
 struct KernelBody {
   const char* name;
+  unsigned max_threads;  // its __launch_bounds__, or a block's limit
   void (*run_thread)(const void* params);
   const void* params;
 };
@@ -172,15 +175,15 @@ void collect_pointer(const P& p, const void** out, int& count) {
 // Runs kernel(args...) on grid x block emulated threads. The arguments are converted to the
 // kernel's parameter types once and passed by value to every thread, as a GPU does.
 template <auto Kernel, typename... Params, typename... Args>
-void launch_kernel(void (*)(Params...), const char* name, dim3 grid, dim3 block, size_t shared_bytes,
-                   cudaStream_t stream, Args&&... args) {
+void launch_kernel(void (*)(Params...), const char* name, unsigned max_threads, dim3 grid, dim3 block,
+                   size_t shared_bytes, cudaStream_t stream, Args&&... args) {
   using Tuple = std::tuple<std::decay_t<Params>...>;
   const Tuple params(static_cast<std::decay_t<Params>>(std::forward<Args>(args))...);
   const void* pointers[sizeof...(Params) + 1] = {};
   int count = 0;
   std::apply([&](const auto&... p) { (collect_pointer(p, pointers, count), ...); }, params);
-  const KernelBody body{name, [](const void* packed) { std::apply(Kernel, *static_cast<const Tuple*>(packed)); },
-                        &params};
+  const KernelBody body{name, max_threads,
+                        [](const void* packed) { std::apply(Kernel, *static_cast<const Tuple*>(packed)); }, &params};
   launch(body, grid, block, shared_bytes, stream, pointers, count);
 }
 
